@@ -1,0 +1,339 @@
+//! The in-memory broker: real asynchronous pub/sub inside the process, the embedded
+//! default (`memory://`).
+//!
+//! - Consumer groups: every group subscribed to a channel gets each message once; its
+//!   members share the group's queue. A subscriber without a group has a queue of its own.
+//! - Bounded queues: `publish` waits while a group's queue is full (back-pressure), so a
+//!   publisher cannot run ahead of its consumers without bound.
+//! - Ack/nack: a retried message goes back to its group's queue after the delay; a
+//!   rejected one is kept as a dead letter, readable through [`MemoryBroker::dead_letters`].
+//! - Like NATS core, a message published where no group is subscribed is dropped.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+use super::{Acker, Broker, Delivery, Incoming, Nack, Outgoing, SubscribeSpec, Subscription};
+use crate::address::AddressTemplate;
+use crate::error::Error;
+
+/// Default queue length per consumer group.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// A message the broker gave up on (a rejected delivery), with the reason.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// The message as last delivered.
+    pub incoming: Incoming,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The group that rejected it (`None` for a group-less subscriber).
+    pub group: Option<String>,
+}
+
+struct Group {
+    template: AddressTemplate,
+    name: Option<String>,
+    tx: async_channel::Sender<Incoming>,
+    rx: async_channel::Receiver<Incoming>,
+}
+
+struct Inner {
+    capacity: usize,
+    groups: Mutex<Vec<Arc<Group>>>,
+    dead: Mutex<Vec<DeadLetter>>,
+    // Messages enqueued and not yet acked or rejected; `settled` waits for zero.
+    in_flight: watch::Sender<usize>,
+}
+
+/// The in-memory broker. Cheap to clone; clones share the same queues.
+#[derive(Clone)]
+pub struct MemoryBroker {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MemoryBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBroker")
+            .field("capacity", &self.inner.capacity)
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryBroker {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+// A poisoned lock only means another thread panicked while holding it; the data (a
+// list) is still consistent, so keep serving rather than spreading the panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl MemoryBroker {
+    /// A broker whose group queues hold `capacity` messages each (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        MemoryBroker {
+            inner: Arc::new(Inner {
+                capacity: capacity.max(1),
+                groups: Mutex::new(Vec::new()),
+                dead: Mutex::new(Vec::new()),
+                in_flight: watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// Builds one from a `memory://` URL; `memory://?capacity=N` sets the queue length.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        let rest = url
+            .strip_prefix("memory://")
+            .ok_or_else(|| Error::Config(format!("`{url}` is not a memory:// URL")))?;
+        let mut capacity = DEFAULT_CAPACITY;
+        if let Some((_, query)) = rest.split_once('?') {
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("capacity", v)) => {
+                        capacity = v.parse().map_err(|_| {
+                            Error::Config(format!("`{url}`: capacity `{v}` is not a whole number"))
+                        })?
+                    }
+                    _ => return Err(Error::Config(format!("`{url}`: unknown option `{pair}` (known: capacity)"))),
+                }
+            }
+        }
+        Ok(Self::new(capacity))
+    }
+
+    /// Messages enqueued and not yet acked or rejected.
+    pub fn in_flight(&self) -> usize {
+        *self.inner.in_flight.borrow()
+    }
+
+    /// Waits until every message published so far was acked or rejected (retries
+    /// included).
+    pub async fn settled(&self) {
+        let mut rx = self.inner.in_flight.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// Every message rejected so far.
+    pub fn dead_letters(&self) -> Vec<DeadLetter> {
+        lock(&self.inner.dead).clone()
+    }
+
+    fn add_in_flight(&self, delta: isize) {
+        self.inner.in_flight.send_modify(|n| *n = n.saturating_add_signed(delta));
+    }
+
+    fn group_for(&self, spec: &SubscribeSpec) -> Result<Arc<Group>, Error> {
+        let template = AddressTemplate::parse(&spec.address)?;
+        let mut groups = lock(&self.inner.groups);
+        if let Some(name) = &spec.group {
+            if let Some(g) = groups.iter().find(|g| g.name.as_ref() == Some(name) && g.template == template) {
+                return Ok(g.clone());
+            }
+        }
+        let (tx, rx) = async_channel::bounded(self.inner.capacity);
+        let group = Arc::new(Group { template, name: spec.group.clone(), tx, rx });
+        groups.push(group.clone());
+        Ok(group)
+    }
+}
+
+impl Broker for MemoryBroker {
+    fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let targets: Vec<Arc<Group>> = lock(&self.inner.groups)
+                .iter()
+                .filter(|g| g.template.matches(address).is_some())
+                .cloned()
+                .collect();
+            if targets.is_empty() {
+                tracing::debug!(channel = address, "no subscriber on the in-memory broker; message dropped");
+            }
+            let incoming = Incoming {
+                channel: address.to_owned(),
+                payload: message.payload,
+                headers: message.headers,
+                key: message.key,
+                attempt: 1,
+                params: Default::default(),
+            };
+            for group in targets {
+                self.add_in_flight(1);
+                // Waits while the queue is full: back-pressure on the publisher.
+                if group.tx.send(incoming.clone()).await.is_err() {
+                    self.add_in_flight(-1);
+                    return Err(Error::broker("memory", format!("queue for `{address}` is closed")));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>> {
+        Box::pin(async move {
+            let group = self.group_for(&spec)?;
+            Ok(Box::new(MemorySubscription { broker: self.clone(), group }) as Box<dyn Subscription>)
+        })
+    }
+}
+
+struct MemorySubscription {
+    broker: MemoryBroker,
+    group: Arc<Group>,
+}
+
+impl Subscription for MemorySubscription {
+    fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
+        Box::pin(async move {
+            // async-channel's recv is cancel-safe: a dropped recv takes no message.
+            let incoming = self.group.rx.recv().await.ok()?;
+            let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone(), incoming: incoming.clone() };
+            Some(Delivery { incoming, acker: Box::new(acker) })
+        })
+    }
+}
+
+struct MemoryAcker {
+    broker: MemoryBroker,
+    group: Arc<Group>,
+    incoming: Incoming,
+}
+
+impl Acker for MemoryAcker {
+    fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+        self.broker.add_in_flight(-1);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn nack(self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
+        let MemoryAcker { broker, group, mut incoming } = *self;
+        match nack {
+            Nack::Retry { after } => {
+                incoming.attempt = incoming.attempt.saturating_add(1);
+                incoming.params.clear();
+                // Redeliver from a task so the worker is free meanwhile; the message stays
+                // counted in flight until it is finally acked or rejected.
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    if group.tx.send(incoming).await.is_err() {
+                        broker.add_in_flight(-1);
+                    }
+                });
+            }
+            Nack::Reject { reason } => {
+                lock(&broker.inner.dead).push(DeadLetter { incoming, reason, group: group.name.clone() });
+                broker.add_in_flight(-1);
+            }
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn connect(_name: &str, url: &str) -> BoxFuture<'static, Result<Arc<dyn Broker>, Error>> {
+    let broker = MemoryBroker::from_url(url);
+    Box::pin(async move { Ok(Arc::new(broker?) as Arc<dyn Broker>) })
+}
+
+inventory::submit! {
+    super::BrokerFactory { scheme: "memory", connect }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn spec(address: &str, group: Option<&str>) -> SubscribeSpec {
+        SubscribeSpec { address: address.into(), group: group.map(Into::into), consumer: "t".into() }
+    }
+
+    fn msg(body: &str) -> Outgoing {
+        Outgoing { payload: body.as_bytes().to_vec().into(), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn one_delivery_per_group_and_every_group_gets_it() {
+        let b = MemoryBroker::new(16);
+        let g1a = b.subscribe(spec("orders", Some("g1"))).await.unwrap();
+        let g1b = b.subscribe(spec("orders", Some("g1"))).await.unwrap();
+        let g2 = b.subscribe(spec("orders", Some("g2"))).await.unwrap();
+        for i in 0..10 {
+            b.publish("orders", msg(&i.to_string())).await.unwrap();
+        }
+        let mut seen_g1 = Vec::new();
+        for _ in 0..10 {
+            // Members of g1 share the queue: together they see each message once.
+            let d = tokio::select! { d = g1a.next() => d, d = g1b.next() => d }.unwrap();
+            seen_g1.push(String::from_utf8(d.incoming.payload.to_vec()).unwrap());
+            d.acker.ack().await.unwrap();
+        }
+        seen_g1.sort_by_key(|s| s.parse::<u32>().unwrap());
+        assert_eq!(seen_g1, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+        for _ in 0..10 {
+            g2.next().await.unwrap().acker.ack().await.unwrap();
+        }
+        assert_eq!(b.in_flight(), 0);
+        b.settled().await;
+    }
+
+    #[tokio::test]
+    async fn parameterized_subscription_matches_concrete_channels() {
+        let b = MemoryBroker::new(4);
+        let s = b.subscribe(spec("orders.{region}.created", Some("g"))).await.unwrap();
+        b.publish("orders.eu.created", msg("x")).await.unwrap();
+        b.publish("orders.eu.deleted", msg("y")).await.unwrap();
+        let d = s.next().await.unwrap();
+        assert_eq!(d.incoming.channel, "orders.eu.created");
+        d.acker.ack().await.unwrap();
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_redelivers_with_higher_attempt_and_reject_keeps_a_dead_letter() {
+        let b = MemoryBroker::new(4);
+        let s = b.subscribe(spec("c", Some("g"))).await.unwrap();
+        b.publish("c", msg("x")).await.unwrap();
+        let d = s.next().await.unwrap();
+        assert_eq!(d.incoming.attempt, 1);
+        d.acker.nack(Nack::Retry { after: Duration::from_millis(50) }).await.unwrap();
+        assert_eq!(b.in_flight(), 1);
+        let d = s.next().await.unwrap();
+        assert_eq!(d.incoming.attempt, 2);
+        d.acker.nack(Nack::Reject { reason: "bad".into() }).await.unwrap();
+        assert_eq!(b.in_flight(), 0);
+        let dead = b.dead_letters();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].reason, "bad");
+        assert_eq!(dead[0].group.as_deref(), Some("g"));
+    }
+
+    #[tokio::test]
+    async fn full_queue_applies_back_pressure() {
+        let b = MemoryBroker::new(2);
+        let s = b.subscribe(spec("c", Some("g"))).await.unwrap();
+        b.publish("c", msg("1")).await.unwrap();
+        b.publish("c", msg("2")).await.unwrap();
+        let third = b.publish("c", msg("3"));
+        tokio::pin!(third);
+        // The queue is full: the third publish cannot finish until a message is taken.
+        assert!(tokio::time::timeout(Duration::from_millis(50), third.as_mut()).await.is_err());
+        s.next().await.unwrap().acker.ack().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), third).await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn url_options() {
+        assert_eq!(MemoryBroker::from_url("memory://?capacity=8").unwrap().inner.capacity, 8);
+        assert!(MemoryBroker::from_url("memory://?capacity=x").is_err());
+        assert!(MemoryBroker::from_url("memory://?colour=red").is_err());
+        assert!(MemoryBroker::from_url("kafka://x").is_err());
+    }
+}

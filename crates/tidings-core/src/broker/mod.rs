@@ -1,0 +1,186 @@
+//! The broker side of the pipeline: what a broker must do (publish, subscribe, ack,
+//! nack) and the data that crosses it. Each broker lives behind a URL scheme
+//! (`memory://`, `kafka://`, ...) and registers a [`BrokerFactory`].
+
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+
+use crate::error::Error;
+
+/// Message headers. Values are text: every broker we target carries text headers, and
+/// binary values are rare enough to base64 by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(BTreeMap<String, String>);
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// A header's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+    /// Sets a header, replacing an old value.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.insert(name.into(), value.into());
+    }
+    /// Removes a header.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name)
+    }
+    /// All headers, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Headers(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+/// Well-known header names.
+pub mod header {
+    /// The payload's content type.
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// The id that ties a chain of messages together.
+    pub const CORRELATION_ID: &str = "correlation-id";
+    /// The message name (`OrderCreated`).
+    pub const MESSAGE_NAME: &str = "x-tidings-message";
+}
+
+/// A message as it arrived: what the decode step and the extractors read.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The concrete channel address it arrived on.
+    pub channel: String,
+    /// The raw payload.
+    pub payload: Bytes,
+    /// The headers.
+    pub headers: Headers,
+    /// The message key, where the broker has one.
+    pub key: Option<Bytes>,
+    /// Delivery attempt, starting at 1.
+    pub attempt: u32,
+    /// Values of the channel's address parameters (`region` in `orders.{region}.created`).
+    pub params: BTreeMap<String, String>,
+}
+
+/// A message ready to publish: what the encode step produces.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    /// The encoded payload.
+    pub payload: Bytes,
+    /// Headers, content type and correlation id included.
+    pub headers: Headers,
+    /// The message key, where the broker has one.
+    pub key: Option<Bytes>,
+}
+
+/// What to do with a message that was not handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nack {
+    /// Deliver it again after a delay.
+    Retry {
+        /// How long to wait first (a backoff, so a failing message cannot spin).
+        after: Duration,
+    },
+    /// Give up: the broker parks it where it keeps dead letters.
+    Reject {
+        /// Why, for the dead letter's record.
+        reason: String,
+    },
+}
+
+/// Settles one delivery. Brokers implement it; the pipeline calls exactly one method.
+pub trait Acker: Send + 'static {
+    /// The message was handled.
+    fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>>;
+    /// The message was not handled.
+    fn nack(self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>>;
+}
+
+/// One delivery: the message and the handle that settles it.
+pub struct Delivery {
+    /// The message.
+    pub incoming: Incoming,
+    /// Settles it.
+    pub acker: Box<dyn Acker>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery").field("incoming", &self.incoming).finish_non_exhaustive()
+    }
+}
+
+/// What a consumer subscribes to.
+#[derive(Debug, Clone)]
+pub struct SubscribeSpec {
+    /// The channel address, possibly with parameters (`orders.{region}.created`).
+    pub address: String,
+    /// Consumer group: one delivery per group. `None`: every subscriber gets every message.
+    pub group: Option<String>,
+    /// The consuming operation's id, for logs and client ids.
+    pub consumer: String,
+}
+
+/// A stream of deliveries, shared by a consumer's workers.
+pub trait Subscription: Send + Sync + 'static {
+    /// The next delivery; `None` when the subscription has ended. Cancel-safe: dropping
+    /// the future loses no message.
+    fn next(&self) -> BoxFuture<'_, Option<Delivery>>;
+}
+
+/// A connected broker.
+pub trait Broker: Send + Sync + 'static {
+    /// Publishes one message; returns once the broker has it.
+    fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>>;
+    /// Subscribes to a channel.
+    fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>>;
+    /// Flushes and disconnects. Called once, after the consumers stopped.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Connects a broker for one URL scheme. Broker crates register one with
+/// `inventory::submit!`.
+pub struct BrokerFactory {
+    /// The URL scheme (`memory`, `kafka`, ...).
+    pub scheme: &'static str,
+    /// Connects to the server named `name` at `url`.
+    pub connect: fn(name: &str, url: &str) -> BoxFuture<'static, Result<Arc<dyn Broker>, Error>>,
+}
+
+inventory::collect!(BrokerFactory);
+
+/// The factory for a URL's scheme.
+pub fn factory_for(url: &str) -> Option<&'static BrokerFactory> {
+    let scheme = url.split_once("://").map(|(s, _)| s)?;
+    inventory::iter::<BrokerFactory>.into_iter().find(|f| f.scheme == scheme)
+}
+
+/// Schemes of every linked broker, sorted, for error messages.
+pub fn known_schemes() -> Vec<&'static str> {
+    let mut v: Vec<_> = inventory::iter::<BrokerFactory>.into_iter().map(|f| f.scheme).collect();
+    v.sort_unstable();
+    v
+}

@@ -1,0 +1,61 @@
+//! The [`Message`] trait: a type that travels on a channel, with a stable name and a
+//! JSON Schema. `#[derive(tidings::Message)]` implements it.
+
+use schemars::JsonSchema;
+use serde::{de::DeserializeOwned, Serialize};
+pub use tidings_asyncapi::description::MessageKind;
+use tidings_asyncapi::description::MessageDescription;
+
+use crate::codec::Codec;
+
+/// A message type: serializable, with a JSON Schema and a stable, language-neutral name.
+///
+/// Derive it: `#[derive(Serialize, Deserialize, JsonSchema, tidings::Message)]`, with
+/// an optional `#[message(name = "...", version = "...", kind = "event")]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tidings message",
+    label = "not a tidings::Message",
+    note = "derive it: #[derive(Serialize, Deserialize, JsonSchema, tidings::Message)]"
+)]
+pub trait Message: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {
+    /// The stable message name (`OrderCreated`): the id that joins services in a catalog.
+    const NAME: &'static str;
+    /// The message version (`x-eventcatalog-message-version`).
+    const VERSION: Option<&'static str> = None;
+    /// Event, command or query (`x-eventcatalog-message-type`).
+    const KIND: MessageKind = MessageKind::Event;
+    /// The doc comment of the type.
+    const DESCRIPTION: Option<&'static str> = None;
+    /// How the message is written on the wire.
+    type Codec: Codec;
+
+    /// JSON Schema of the headers, where the message declares a headers type.
+    fn headers_schema() -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The description of the message that the document is built from.
+    fn describe() -> MessageDescription {
+        MessageDescription {
+            name: Self::NAME.to_owned(),
+            title: None,
+            description: Self::DESCRIPTION.map(str::to_owned),
+            version: Self::VERSION.map(str::to_owned),
+            kind: Self::KIND,
+            content_type: <Self::Codec as Codec>::CONTENT_TYPE.to_owned(),
+            payload: schema_of::<Self>(),
+            headers: Self::headers_schema(),
+            rust_type: std::any::type_name::<Self>().to_owned(),
+        }
+    }
+}
+
+/// The draft-07 JSON Schema of `T` as schemars writes it (the emitter hoists its
+/// `definitions` into `components/schemas`). Draft-07 because AsyncAPI 3.0's Schema
+/// Object is a draft-07 superset.
+pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.to_value()
+}

@@ -1,0 +1,211 @@
+//! The registry: every `#[tidings::consumer]` and `#[tidings::producer]` submits a
+//! declaration through `inventory`, so a binary's registry holds exactly what it links.
+//! This is the first step of the path annotation -> registry -> document.
+
+use futures::future::BoxFuture;
+use tidings_asyncapi::description::{
+    Action, MessageDescription, OperationDescription, ReplyDescription,
+};
+
+use crate::broker::Outgoing;
+use crate::error::Error;
+use crate::runtime::context::Context;
+
+/// What a generated handler returns: the encoded reply, if the handler has one.
+pub type HandlerFuture = BoxFuture<'static, Result<Option<Outgoing>, Error>>;
+
+/// The type-erased handler the consumer macro generates: decode -> extract -> call the
+/// user's function -> encode its return value.
+pub type HandlerFn = fn(Context) -> HandlerFuture;
+
+/// A standalone producer: `#[tidings::producer] static X: Producer<T>;`.
+#[derive(Debug)]
+pub struct ProducerDecl {
+    /// Operation id (the static's name in snake case).
+    pub id: &'static str,
+    /// Channel address.
+    pub channel: &'static str,
+    /// The message it sends.
+    pub message: fn() -> MessageDescription,
+    /// Doc comment.
+    pub doc: Option<&'static str>,
+    /// `module::NAME`, for error messages.
+    pub source: &'static str,
+}
+
+/// What a consumer publishes with its return value (a stacked `#[tidings::producer]`).
+#[derive(Debug)]
+pub struct ReplyDecl {
+    /// Operation id of the send side.
+    pub id: &'static str,
+    /// Channel address; its parameters are filled from the incoming channel's.
+    pub channel: &'static str,
+    /// The message it sends.
+    pub message: fn() -> MessageDescription,
+}
+
+/// How often a failing handler is retried, and how long to wait in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = no retry).
+    pub max_attempts: u32,
+    /// Wait before the first retry, in milliseconds; doubles each time.
+    pub initial_backoff_ms: u64,
+    /// Upper bound of the wait, in milliseconds.
+    pub max_backoff_ms: u64,
+}
+
+impl RetryPolicy {
+    /// Three attempts, 100 ms then 200 ms apart.
+    pub const DEFAULT: RetryPolicy = RetryPolicy { max_attempts: 3, initial_backoff_ms: 100, max_backoff_ms: 10_000 };
+
+    /// The wait after failed attempt `attempt` (1-based).
+    pub fn backoff(&self, attempt: u32) -> std::time::Duration {
+        let shift = attempt.saturating_sub(1).min(20);
+        let ms = self.initial_backoff_ms.saturating_mul(1u64 << shift).min(self.max_backoff_ms);
+        std::time::Duration::from_millis(ms)
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A consumer: `#[tidings::consumer(channel = ...)] async fn ...`.
+#[derive(Debug)]
+pub struct ConsumerDecl {
+    /// Operation id (the function's name).
+    pub id: &'static str,
+    /// Channel address, possibly with parameters.
+    pub channel: &'static str,
+    /// Consumer group; `None` means the operation id.
+    pub group: Option<&'static str>,
+    /// The message it receives.
+    pub message: fn() -> MessageDescription,
+    /// What it publishes with its return value.
+    pub reply: Option<ReplyDecl>,
+    /// Doc comment.
+    pub doc: Option<&'static str>,
+    /// `module::function`, for error messages.
+    pub source: &'static str,
+    /// Handlers of this consumer running at once; 0 = the default.
+    pub concurrency: usize,
+    /// Retries of a failing handler.
+    pub retry: RetryPolicy,
+    /// The generated handler.
+    pub handler: HandlerFn,
+}
+
+impl ConsumerDecl {
+    /// The consumer group: the declared one, or the operation id, so instances of one
+    /// service share the work by default.
+    pub fn group(&self) -> &'static str {
+        self.group.unwrap_or(self.id)
+    }
+}
+
+inventory::collect!(ProducerDecl);
+inventory::collect!(ConsumerDecl);
+
+/// Every declaration linked into this binary, sorted by operation id.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Standalone producers.
+    pub producers: Vec<&'static ProducerDecl>,
+    /// Consumers.
+    pub consumers: Vec<&'static ConsumerDecl>,
+}
+
+impl Registry {
+    /// Collects what `inventory` gathered.
+    pub fn collect() -> Self {
+        let mut producers: Vec<_> = inventory::iter::<ProducerDecl>.into_iter().collect();
+        let mut consumers: Vec<_> = inventory::iter::<ConsumerDecl>.into_iter().collect();
+        producers.sort_by_key(|p| (p.id, p.source));
+        consumers.sort_by_key(|c| (c.id, c.source));
+        Registry { producers, consumers }
+    }
+
+    /// The messages and operations part of the service description.
+    pub fn describe(&self) -> (Vec<MessageDescription>, Vec<OperationDescription>) {
+        let mut messages = Vec::new();
+        let mut operations = Vec::new();
+        for p in &self.producers {
+            let m = (p.message)();
+            operations.push(operation(p.id, Action::Send, p.channel, &m.name, p.doc, None, None, p.source));
+            messages.push(m);
+        }
+        for c in &self.consumers {
+            let m = (c.message)();
+            let reply = c.reply.as_ref().map(|r| {
+                let rm = (r.message)();
+                let desc = ReplyDescription { channel: r.channel.to_owned(), message: rm.name.clone() };
+                operations.push(operation(r.id, Action::Send, r.channel, &rm.name, c.doc, None, None, c.source));
+                messages.push(rm);
+                desc
+            });
+            operations.push(operation(
+                c.id,
+                Action::Receive,
+                c.channel,
+                &m.name,
+                c.doc,
+                Some(c.group()),
+                reply,
+                c.source,
+            ));
+            messages.push(m);
+        }
+        (messages, operations)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn operation(
+    id: &str,
+    action: Action,
+    channel: &str,
+    message: &str,
+    doc: Option<&str>,
+    group: Option<&str>,
+    reply: Option<ReplyDescription>,
+    source: &str,
+) -> OperationDescription {
+    let doc = doc.map(str::trim).filter(|d| !d.is_empty());
+    OperationDescription {
+        id: id.to_owned(),
+        action,
+        channel: channel.to_owned(),
+        message: message.to_owned(),
+        summary: doc.map(summary_of),
+        description: doc.map(str::to_owned),
+        group: group.map(str::to_owned),
+        reply,
+        source: source.to_owned(),
+    }
+}
+
+/// The first paragraph of a doc comment, on one line.
+fn summary_of(doc: &str) -> String {
+    doc.split("\n\n").next().unwrap_or(doc).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 350 };
+        let ms: Vec<u128> = (1..=4).map(|a| p.backoff(a).as_millis()).collect();
+        assert_eq!(ms, vec![100, 200, 350, 350]);
+        assert_eq!(p.backoff(u32::MAX).as_millis(), 350);
+    }
+
+    #[test]
+    fn summary_is_the_first_paragraph() {
+        assert_eq!(summary_of("Validate an order\nand accept it.\n\nMore."), "Validate an order and accept it.");
+    }
+}

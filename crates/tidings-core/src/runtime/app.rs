@@ -1,0 +1,427 @@
+//! [`App`]: wires configured servers to the registered consumers and producers, prints
+//! the AsyncAPI document, and runs the service until SIGINT/SIGTERM.
+
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings_asyncapi::description::{ChannelDescription, ServerDescription, ServiceDescription};
+use tidings_asyncapi::Document;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::address::AddressTemplate;
+use crate::broker::{self, Broker, SubscribeSpec};
+use crate::error::Error;
+use crate::registry::Registry;
+use crate::runtime::cli::{SpecFormat, TidingsArgs};
+use crate::runtime::context::{Context, Runtime, StateMap};
+use crate::runtime::pipeline;
+
+/// The name of the server used when none is configured.
+pub const DEFAULT_SERVER: &str = "default";
+
+/// The Cargo package of the service binary: the document's default title, version and
+/// description. `tidings::app!()` fills it in from the calling crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageInfo {
+    /// `CARGO_PKG_NAME`.
+    pub name: &'static str,
+    /// `CARGO_PKG_VERSION`.
+    pub version: &'static str,
+    /// `CARGO_PKG_DESCRIPTION` (may be empty).
+    pub description: &'static str,
+}
+
+enum ServerSource {
+    Url(String),
+    // A broker made by the caller (the testing module's shared memory broker); the URL
+    // is only what the document shows.
+    Connected(String, Arc<dyn Broker>),
+}
+
+impl ServerSource {
+    fn url(&self) -> &str {
+        match self {
+            ServerSource::Url(u) | ServerSource::Connected(u, _) => u,
+        }
+    }
+}
+
+/// A tidings service: servers, routes and state. Consumers and producers need no
+/// listing: every one linked into the binary is part of it.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tidings_core::Error> {
+/// use tidings_core::{App, PackageInfo};
+/// let info = PackageInfo { name: "orders", version: "1.0.0", description: "" };
+/// App::new(info).server("main", "memory://").run().await
+/// # }
+/// ```
+pub struct App {
+    info: PackageInfo,
+    title: Option<String>,
+    description: Option<String>,
+    servers: Vec<(String, ServerSource)>,
+    routes: Vec<(String, String)>,
+    channel_docs: BTreeMap<String, String>,
+    state: StateMap,
+    args: Option<TidingsArgs>,
+    read_env: bool,
+    shutdown_timeout: Duration,
+}
+
+/// Server URL from the environment: `TIDINGS_SERVER_<NAME>`, the name upper-cased
+/// with every other character than a letter or digit as `_`.
+pub fn server_env_var(name: &str) -> String {
+    let suffix: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("TIDINGS_SERVER_{suffix}")
+}
+
+impl App {
+    /// An app named after `info`. Prefer `tidings::app!()`, which fills `info` in.
+    pub fn new(info: PackageInfo) -> Self {
+        App {
+            info,
+            title: None,
+            description: None,
+            servers: Vec::new(),
+            routes: Vec::new(),
+            channel_docs: BTreeMap::new(),
+            state: StateMap::new(),
+            args: None,
+            read_env: true,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Overrides the document title (default: the package name).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Overrides the document description (default: the package description).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds a server: a named broker chosen by URL (`memory://`, `kafka://host:9092`).
+    /// The first server is the default for every channel without a route.
+    pub fn server(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        let name = name.into();
+        self.servers.retain(|(n, _)| *n != name);
+        self.servers.push((name, ServerSource::Url(url.into())));
+        self
+    }
+
+    /// Adds a server with a broker already made; `url` is what the document shows.
+    pub fn server_broker(mut self, name: impl Into<String>, url: impl Into<String>, broker: Arc<dyn Broker>) -> Self {
+        let name = name.into();
+        self.servers.retain(|(n, _)| *n != name);
+        self.servers.push((name, ServerSource::Connected(url.into(), broker)));
+        self
+    }
+
+    /// Routes a channel (its address as declared, parameters included) to a server.
+    pub fn route(mut self, channel: impl Into<String>, server: impl Into<String>) -> Self {
+        self.routes.push((channel.into(), server.into()));
+        self
+    }
+
+    /// Describes a channel in the document.
+    pub fn channel_description(mut self, channel: impl Into<String>, description: impl Into<String>) -> Self {
+        self.channel_docs.insert(channel.into(), description.into());
+        self
+    }
+
+    /// Shared state for handlers: take it with the `State<T>` extractor.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    /// Uses these flags instead of parsing the process's arguments.
+    pub fn args(mut self, args: TidingsArgs) -> Self {
+        self.args = Some(args);
+        self
+    }
+
+    /// Ignores `TIDINGS_SERVER_*` environment variables (tests).
+    pub fn ignore_env(mut self) -> Self {
+        self.read_env = false;
+        self
+    }
+
+    /// How long shutdown waits for in-flight handlers (default 30 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    fn args_or_parse(&mut self) -> TidingsArgs {
+        use clap::Parser;
+        self.args.get_or_insert_with(|| crate::runtime::cli::Cli::parse().tidings).clone()
+    }
+
+    /// Applies environment and command-line overrides; adds `default = memory://` when
+    /// no server is configured.
+    fn resolve_servers(&mut self, args: &TidingsArgs) -> Result<(), Error> {
+        if self.servers.is_empty() {
+            self.servers.push((DEFAULT_SERVER.to_owned(), ServerSource::Url("memory://".into())));
+        }
+        if self.read_env {
+            for (name, source) in &mut self.servers {
+                if let Ok(url) = std::env::var(server_env_var(name)) {
+                    if !url.is_empty() {
+                        *source = ServerSource::Url(url);
+                    }
+                }
+            }
+        }
+        for pair in &args.servers {
+            let (name, url) = pair
+                .split_once('=')
+                .ok_or_else(|| Error::Config(format!("--server `{pair}`: expected NAME=URL")))?;
+            match self.servers.iter_mut().find(|(n, _)| n == name) {
+                Some((_, source)) => *source = ServerSource::Url(url.to_owned()),
+                None => self.servers.push((name.to_owned(), ServerSource::Url(url.to_owned()))),
+            }
+        }
+        for (channel, server) in &self.routes {
+            AddressTemplate::parse(channel)?;
+            if !self.servers.iter().any(|(n, _)| n == server) {
+                let known: Vec<_> = self.servers.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(Error::Config(format!(
+                    "channel `{channel}` is routed to unknown server `{server}` (servers: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The description the document is built from.
+    pub fn describe(&self) -> ServiceDescription {
+        let registry = Registry::collect();
+        let (messages, operations) = registry.describe();
+        let several = self.servers.len() > 1;
+        let mut channels: BTreeMap<String, ChannelDescription> = BTreeMap::new();
+        for (address, description) in &self.channel_docs {
+            channels.entry(address.clone()).or_insert_with(|| ChannelDescription { address: address.clone(), ..Default::default() }).description =
+                Some(description.clone());
+        }
+        if several {
+            let default = self.servers.first().map(|(n, _)| n.clone());
+            for op in &operations {
+                let server = self.routes.iter().find(|(c, _)| *c == op.channel).map(|(_, s)| s.clone()).or(default.clone());
+                channels.entry(op.channel.clone()).or_insert_with(|| ChannelDescription { address: op.channel.clone(), ..Default::default() }).server =
+                    server;
+            }
+        }
+        let description = self.description.clone().or_else(|| {
+            Some(self.info.description.trim().to_owned()).filter(|d| !d.is_empty())
+        });
+        ServiceDescription {
+            title: self.title.clone().unwrap_or_else(|| self.info.name.to_owned()),
+            version: self.info.version.to_owned(),
+            description,
+            servers: self
+                .servers
+                .iter()
+                .map(|(name, s)| ServerDescription { name: name.clone(), url: s.url().to_owned() })
+                .collect(),
+            channels: channels.into_values().collect(),
+            messages,
+            operations,
+        }
+    }
+
+    /// The AsyncAPI 3.0 document of this service, servers resolved from the code, the
+    /// environment and the given flags. Touches no broker.
+    pub fn asyncapi(mut self) -> Result<Document, Error> {
+        let args = self.args.clone().unwrap_or_default();
+        self.resolve_servers(&args)?;
+        Ok(tidings_asyncapi::emit(&self.describe())?)
+    }
+
+    /// Handles `--asyncapi`/`--asyncapi-out`: prints or writes the document. Returns
+    /// `true` when it did, and the binary should exit.
+    fn answer_spec_flags(&self, args: &TidingsArgs) -> Result<bool, Error> {
+        if args.asyncapi.is_none() && args.asyncapi_out.is_none() {
+            return Ok(false);
+        }
+        let document = tidings_asyncapi::emit(&self.describe())?;
+        if let Some(format) = args.asyncapi {
+            let text = match format {
+                SpecFormat::Yaml => document.to_yaml(),
+                SpecFormat::Json => document.to_json(),
+            };
+            print!("{text}");
+        }
+        if let Some(path) = &args.asyncapi_out {
+            let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let text = if json { document.to_json() } else { document.to_yaml() };
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| Error::Io { context: format!("creating {}", dir.display()), source })?;
+            }
+            std::fs::write(path, text)
+                .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?;
+        }
+        Ok(true)
+    }
+
+    /// Connects every server and starts every consumer. Answers `--asyncapi` first:
+    /// with that flag it prints the document and exits the process with status 0
+    /// (like `--help`), before connecting to anything.
+    pub async fn start(mut self) -> Result<Running, Error> {
+        let args = self.args_or_parse();
+        self.resolve_servers(&args)?;
+        match self.answer_spec_flags(&args) {
+            Ok(true) => std::process::exit(0),
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
+        self.start_resolved().await
+    }
+
+    async fn start_resolved(self) -> Result<Running, Error> {
+        // The same checks as the document (duplicate message names, operation ids...),
+        // so a service that cannot be described does not start either.
+        tidings_asyncapi::emit(&self.describe())?;
+        let registry = Registry::collect();
+        let mut servers: BTreeMap<String, Arc<dyn Broker>> = BTreeMap::new();
+        for (name, source) in &self.servers {
+            let broker = match source {
+                ServerSource::Connected(_, b) => b.clone(),
+                ServerSource::Url(url) => {
+                    let factory = broker::factory_for(url).ok_or_else(|| {
+                        Error::Config(format!(
+                            "server `{name}`: no broker for `{}` (linked: {}; enable the tidings feature for it)",
+                            tidings_asyncapi::mask_url(url),
+                            broker::known_schemes().join(", ")
+                        ))
+                    })?;
+                    (factory.connect)(name, url).await?
+                }
+            };
+            servers.insert(name.clone(), broker);
+        }
+        let default_server = self.servers.first().map(|(n, _)| n.clone()).unwrap_or_else(|| DEFAULT_SERVER.into());
+        let routes = self
+            .routes
+            .iter()
+            .map(|(c, s)| Ok((AddressTemplate::parse(c)?, s.clone())))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let rt = Arc::new(Runtime { servers, default_server, routes, state: self.state });
+        let ctx = Context { rt: rt.clone(), current: None };
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        for decl in &registry.consumers {
+            let (server, broker) = rt.broker_for(decl.channel)?;
+            let spec = SubscribeSpec {
+                address: decl.channel.to_owned(),
+                group: Some(decl.group().to_owned()),
+                consumer: decl.id.to_owned(),
+            };
+            let subscription = broker.subscribe(spec).await?;
+            tracing::info!(consumer = decl.id, channel = decl.channel, server, group = decl.group(), "consumer started");
+            pipeline::spawn_consumer(&mut tasks, decl, Arc::from(subscription), ctx.clone(), shutdown.clone())?;
+        }
+        Ok(Running { ctx, shutdown, tasks, timeout: self.shutdown_timeout })
+    }
+
+    /// Starts without reading the process's flags (tests, embedding).
+    pub async fn start_without_cli(mut self) -> Result<Running, Error> {
+        let args = self.args.clone().unwrap_or_default();
+        self.resolve_servers(&args)?;
+        self.start_resolved().await
+    }
+
+    /// Runs the service: answers `--asyncapi`, starts, waits for SIGINT or SIGTERM,
+    /// then shuts down gracefully.
+    pub async fn run(self) -> Result<(), Error> {
+        let running = self.start().await?;
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received; finishing in-flight handlers");
+        running.shutdown().await
+    }
+
+    /// Like [`run`](App::run), and runs `task` (a publisher loop, say) beside the
+    /// consumers; the service stops when the task ends or on a signal.
+    pub async fn run_with<F, Fut>(self, task: F) -> Result<(), Error>
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: std::future::Future<Output = Result<(), Error>>,
+    {
+        let running = self.start().await?;
+        let result = tokio::select! {
+            r = task(running.context()) => r,
+            _ = wait_for_signal() => { tracing::info!("shutdown signal received"); Ok(()) }
+        };
+        let stopped = running.shutdown().await;
+        result.and(stopped)
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A started app.
+pub struct Running {
+    ctx: Context,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    timeout: Duration,
+}
+
+impl Running {
+    /// A context to publish through.
+    pub fn context(&self) -> Context {
+        self.ctx.clone()
+    }
+
+    /// Stops taking deliveries, waits for in-flight handlers (up to the shutdown
+    /// timeout), then shuts the brokers down.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.shutdown.cancel();
+        let drained = tokio::time::timeout(self.timeout, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(timeout_s = self.timeout.as_secs(), "handlers still running at the shutdown timeout; aborting them");
+            self.tasks.abort_all();
+        }
+        for broker in self.ctx.rt.servers.values() {
+            broker.shutdown().await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! The delivery path of one consumer: delivery -> decode -> handler -> encode ->
+//! publish -> ack. Decode, the handler and encode run inside the generated handler
+//! function; this module receives, publishes the reply, settles the delivery and applies
+//! the failure policy.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::address::AddressTemplate;
+use crate::broker::{Delivery, Nack, Subscription};
+use crate::error::Error;
+use crate::registry::ConsumerDecl;
+use crate::runtime::context::Context;
+
+/// Workers per consumer when the declaration does not say.
+pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Starts the workers of one consumer on `tasks`. Each worker takes a delivery, runs it
+/// to the end (ack or nack) and takes the next; on shutdown it finishes the delivery it
+/// holds and stops.
+pub(crate) fn spawn_consumer(
+    tasks: &mut JoinSet<()>,
+    decl: &'static ConsumerDecl,
+    subscription: Arc<dyn Subscription>,
+    ctx: Context,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let template = Arc::new(AddressTemplate::parse(decl.channel)?);
+    let reply_template = match &decl.reply {
+        Some(r) => Some(Arc::new(AddressTemplate::parse(r.channel)?)),
+        None => None,
+    };
+    let workers = if decl.concurrency == 0 { DEFAULT_CONCURRENCY } else { decl.concurrency };
+    for _ in 0..workers {
+        let (sub, ctx, shutdown) = (subscription.clone(), ctx.clone(), shutdown.clone());
+        let (template, reply_template) = (template.clone(), reply_template.clone());
+        tasks.spawn(async move {
+            loop {
+                let delivery = tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break,
+                    d = sub.next() => match d { Some(d) => d, None => break },
+                };
+                process(decl, &template, reply_template.as_deref(), &ctx, delivery).await;
+            }
+        });
+    }
+    Ok(())
+}
+
+async fn process(
+    decl: &'static ConsumerDecl,
+    template: &AddressTemplate,
+    reply_template: Option<&AddressTemplate>,
+    ctx: &Context,
+    delivery: Delivery,
+) {
+    let Delivery { mut incoming, acker } = delivery;
+    incoming.params = template.matches(&incoming.channel).unwrap_or_default();
+    let attempt = incoming.attempt;
+    let span = tracing::info_span!(
+        "tidings.delivery",
+        consumer = decl.id,
+        channel = %incoming.channel,
+        attempt,
+    );
+    async move {
+        let ctx = ctx.for_delivery(Arc::new(incoming));
+        // A panicking handler is a failed handler, not a dead worker.
+        let result = match AssertUnwindSafe((decl.handler)(ctx.clone())).catch_unwind().await {
+            Ok(r) => r,
+            Err(panic) => Err(Error::msg(format!("handler panicked: {}", panic_text(&panic)))),
+        };
+        let result = match result {
+            Ok(Some(reply)) => publish_reply(decl, reply_template, &ctx, reply).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        let settled = match result {
+            Ok(()) => acker.ack().await,
+            Err(e) if e.is_decode() => {
+                tracing::error!(error = %e, "undecodable payload rejected; it never reaches the handler");
+                acker.nack(Nack::Reject { reason: e.to_string() }).await
+            }
+            Err(e) if attempt < decl.retry.max_attempts => {
+                let after = decl.retry.backoff(attempt);
+                tracing::warn!(error = %e, retry_in_ms = after.as_millis() as u64, "handler failed; will retry");
+                acker.nack(Nack::Retry { after }).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, attempts = attempt, "handler failed on its last attempt; message rejected");
+                acker.nack(Nack::Reject { reason: format!("failed after {attempt} attempt(s): {e}") }).await
+            }
+        };
+        if let Err(e) = settled {
+            tracing::error!(error = %e, "could not settle the delivery; the broker will redeliver it");
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn publish_reply(
+    decl: &'static ConsumerDecl,
+    reply_template: Option<&AddressTemplate>,
+    ctx: &Context,
+    reply: crate::broker::Outgoing,
+) -> Result<(), Error> {
+    let Some(template) = reply_template else {
+        return Err(Error::Config(format!("consumer `{}` returned a reply but declares no reply channel", decl.source)));
+    };
+    let params = ctx.incoming().map(|i| i.params.clone()).unwrap_or_default();
+    let address = template.render(&params)?;
+    ctx.publish_raw(&address, reply).await
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".into())
+}

@@ -1,0 +1,91 @@
+//! [`Producer`]: a typed handle to publish one message type on one channel. Declared
+//! as `#[tidings::producer(channel = "...")] static X: Producer<T>;`, it is both the
+//! runtime handle and the document's `send` operation.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+
+use crate::address::AddressTemplate;
+use crate::broker::Headers;
+use crate::error::Error;
+use crate::message::Message;
+use crate::runtime::context::Context;
+
+/// A typed producer of `T` on one channel.
+pub struct Producer<T> {
+    channel: &'static str,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T> std::fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").field("channel", &self.channel).finish()
+    }
+}
+
+/// Options of one publish: key, extra headers, channel parameters.
+#[derive(Debug, Clone, Default)]
+pub struct PublishOptions {
+    /// Message key, where the broker has one (Kafka partitions by it).
+    pub key: Option<Bytes>,
+    /// Headers added to the ones tidings sets.
+    pub headers: Headers,
+    /// Values for the channel's address parameters.
+    pub params: BTreeMap<String, String>,
+}
+
+impl PublishOptions {
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+    /// Sets a channel parameter.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl<T: Message> Producer<T> {
+    /// A producer on `channel`. The attribute macro calls this; write the attribute
+    /// rather than calling it, so the producer shows in the document.
+    pub const fn new(channel: &'static str) -> Self {
+        Producer { channel, _message: PhantomData }
+    }
+
+    /// The channel address as declared.
+    pub fn channel(&self) -> &'static str {
+        self.channel
+    }
+
+    /// Publishes a message; returns once the broker has it.
+    pub async fn publish(&self, ctx: &Context, message: impl Borrow<T>) -> Result<(), Error> {
+        self.publish_with(ctx, message, PublishOptions::default()).await
+    }
+
+    /// Publishes with a key, extra headers or channel parameters.
+    pub async fn publish_with(
+        &self,
+        ctx: &Context,
+        message: impl Borrow<T>,
+        options: PublishOptions,
+    ) -> Result<(), Error> {
+        let template = AddressTemplate::parse(self.channel)?;
+        let address = if template.is_parameterized() { template.render(&options.params)? } else { self.channel.to_owned() };
+        let mut out = ctx.encode(message.borrow())?;
+        for (k, v) in options.headers.iter() {
+            out.headers.insert(k, v);
+        }
+        out.key = options.key;
+        ctx.publish_raw(&address, out).await
+    }
+}
