@@ -1,0 +1,71 @@
+//! # tidings
+//!
+//! Event-driven services in Rust. Mark message types with `#[derive(Message)]`,
+//! consumers with `#[tidings::consumer]` and producers with `#[tidings::producer]`;
+//! every one registers itself. The same code runs on the in-memory broker (the
+//! default) or a real one, and every binary prints its AsyncAPI 3.0 document with
+//! `--asyncapi`.
+//!
+//! ```no_run
+//! use tidings::prelude::*;
+//!
+//! /// An order was placed.
+//! #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Message)]
+//! #[message(name = "OrderPlaced", version = "1.0.0")]
+//! pub struct OrderPlaced { pub order_id: String }
+//!
+//! /// Logs every order.
+//! #[tidings::consumer(channel = "orders.placed", group = "audit")]
+//! async fn audit(order: OrderPlaced) {
+//!     tracing::info!(order_id = %order.order_id, "order placed");
+//! }
+//!
+//! #[tidings::main]
+//! async fn main() -> Result<(), tidings::Error> {
+//!     tidings::app!().run().await
+//! }
+//! ```
+#![warn(missing_docs)]
+
+pub use tidings_core::{
+    broker, codec, init_tracing, message, registry, testing, App, Attempt, BoxError, Broker, Channel, Codec, Context,
+    CorrelationId, Error, FromDelivery, HandlerOutput, Headers, Incoming, Json, Key, MemoryBroker, Message, MessageKind,
+    NoReply, Outgoing, PackageInfo, Params, Producer, PublishOptions, Raw, RetryPolicy, Running, State, TidingsArgs,
+};
+pub use tidings_macros::{consumer, main, producer, Message};
+
+/// The AsyncAPI model and emitter.
+pub use tidings_asyncapi as asyncapi;
+
+/// What a service module needs: `use tidings::prelude::*;`.
+pub mod prelude {
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+
+    pub use crate::{
+        App, Attempt, Channel, Context, CorrelationId, Error, Headers, Key, Message, Params, Producer, PublishOptions, Raw,
+        State,
+    };
+}
+
+/// An [`App`] named after the calling crate's Cargo package (title, version and
+/// description of its document).
+#[macro_export]
+macro_rules! app {
+    () => {
+        $crate::App::new($crate::PackageInfo {
+            name: ::core::env!("CARGO_PKG_NAME"),
+            version: ::core::env!("CARGO_PKG_VERSION"),
+            description: ::core::env!("CARGO_PKG_DESCRIPTION"),
+        })
+    };
+}
+
+/// Used by the code the macros generate; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+    pub use tidings_core::__private::*;
+    pub use tidings_core::message::schema_of;
+    pub use tokio;
+}
