@@ -4,6 +4,8 @@
 //! registered through `inventory`; nothing here knows about Rust types or brokers, so
 //! other tools (the CLI, tests) can build one by hand.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 /// Everything the emitter needs to know about one service.
@@ -47,6 +49,9 @@ pub struct ChannelDescription {
     /// Name of the server the channel lives on, when the app routes it to one of
     /// several servers. `None` means every server.
     pub server: Option<String>,
+    /// Descriptions of the address's `{parameters}`, by parameter name. Parameters
+    /// without one are still listed in the document (with no description).
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// The kind of a message, written as `x-eventcatalog-message-type`.

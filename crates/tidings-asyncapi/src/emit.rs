@@ -1,0 +1,689 @@
+//! [`ServiceDescription`] -> AsyncAPI 3.0 [`Document`].
+//!
+//! Everything is keyed and sorted before it is written, so the output depends only on
+//! the contents of the description, never on the order of its vectors. All problems
+//! are collected and returned together in one [`SpecError`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::description::{
+    Action, ChannelDescription, MessageDescription, OperationDescription, ServiceDescription,
+};
+use crate::error::{Problem, SpecError};
+use crate::model::{
+    Bindings, Channel, Components, Document, Info, Message, Operation, OperationAction,
+    OperationReply, Parameter, RefOr, Reference, Server,
+};
+use crate::protocol::{binding_protocol, server_for_url};
+use crate::schema::{self, component_name};
+
+/// The content type messages have unless they say otherwise.
+pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
+
+/// Extension naming an operation's consumer group, whatever the protocol.
+pub const GROUP_EXTENSION: &str = "x-tidings-group";
+/// Extension naming the in-process server a channel lives on (memory servers are not
+/// in `servers`, so the channel cannot `$ref` them).
+pub const SERVER_EXTENSION: &str = "x-tidings-server";
+/// EventCatalog's message kind extension (`event`, `command`, `query`).
+pub const MESSAGE_TYPE_EXTENSION: &str = "x-eventcatalog-message-type";
+/// EventCatalog's message version extension.
+pub const MESSAGE_VERSION_EXTENSION: &str = "x-eventcatalog-message-version";
+
+/// The longest queue group the NATS operation binding accepts.
+const NATS_QUEUE_MAX: usize = 255;
+
+/// Builds the AsyncAPI 3.0 document of a service.
+///
+/// The result depends only on the contents of `desc`: the order of its vectors does
+/// not matter, and the same description always serializes to the same bytes. Every
+/// problem found is reported in the one returned [`SpecError`].
+pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
+    let mut problems = Vec::new();
+    let servers = collect_servers(desc, &mut problems);
+    let messages = collect_messages(desc, &mut problems);
+    let (component_messages, schemas) = build_messages(&messages, &mut problems);
+    let operations = collect_operations(desc, &messages, &mut problems);
+    let channels = plan_channels(desc, &operations, &servers, &mut problems);
+    let built_operations = build_operations(&operations, &channels, &mut problems);
+    if !problems.is_empty() {
+        return Err(SpecError::new(problems));
+    }
+
+    let mut document = Document::new(Info {
+        title: desc.title.clone(),
+        version: desc.version.clone(),
+        description: desc.description.clone(),
+        ..Info::default()
+    });
+    document.default_content_type = Some(DEFAULT_CONTENT_TYPE.to_owned());
+    document.servers = servers
+        .into_iter()
+        .filter_map(|(name, server)| Some((name, RefOr::Item(server?))))
+        .collect();
+    document.channels = channels
+        .into_values()
+        .map(|plan| (plan.id, RefOr::Item(plan.channel)))
+        .collect();
+    document.operations = built_operations
+        .into_iter()
+        .map(|(id, operation)| (id, RefOr::Item(operation)))
+        .collect();
+    let components = Components {
+        schemas,
+        messages: component_messages
+            .into_iter()
+            .map(|(name, message)| (name, RefOr::Item(message)))
+            .collect(),
+        ..Components::default()
+    };
+    document.components = (!components.is_empty()).then_some(components);
+    Ok(document)
+}
+
+/// Configured servers by name: `None` for in-process ones.
+type Servers = BTreeMap<String, Option<Server>>;
+
+fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Servers {
+    let mut by_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for server in &desc.servers {
+        by_name
+            .entry(server.name.as_str())
+            .or_default()
+            .insert(server.url.as_str());
+    }
+    let mut servers = Servers::new();
+    for (name, urls) in by_name {
+        if let Err(reason) = check_key(name) {
+            problems.push(Problem::InvalidServerName {
+                server: name.to_owned(),
+                reason,
+            });
+        }
+        if urls.len() > 1 {
+            problems.push(Problem::DuplicateServer {
+                server: name.to_owned(),
+            });
+        }
+        // Still parse every URL so all their problems show at once.
+        let mut parsed = None;
+        for url in urls {
+            match server_for_url(name, url) {
+                Ok(server) => parsed = Some(server),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        if let Some(server) = parsed {
+            servers.insert(name.to_owned(), server);
+        } else {
+            // Known by name even when its URL is broken, so channels routed to it do not
+            // also report an unknown server.
+            servers.insert(name.to_owned(), None);
+        }
+    }
+    servers
+}
+
+/// Messages by name, deduplicated.
+fn collect_messages<'a>(
+    desc: &'a ServiceDescription,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<&'a str, &'a MessageDescription> {
+    let mut by_name: BTreeMap<&str, BTreeMap<&str, Vec<&MessageDescription>>> = BTreeMap::new();
+    for message in &desc.messages {
+        by_name
+            .entry(message.name.as_str())
+            .or_default()
+            .entry(message.rust_type.as_str())
+            .or_default()
+            .push(message);
+    }
+    let mut messages = BTreeMap::new();
+    for (name, mut by_type) in by_name {
+        let mut types = by_type.keys();
+        if let Some(first) = types.next() {
+            for other in types {
+                problems.push(Problem::MessageNameConflict {
+                    message: name.to_owned(),
+                    first_type: (*first).to_owned(),
+                    second_type: (*other).to_owned(),
+                });
+            }
+        }
+        for (rust_type, same) in by_type.iter_mut() {
+            sort_by_contents(same);
+            if same.iter().any(|m| *m != same[0]) {
+                problems.push(Problem::ConflictingMessage {
+                    message: name.to_owned(),
+                    rust_type: (*rust_type).to_owned(),
+                });
+            }
+            if let Err(reason) = check_key(name) {
+                problems.push(Problem::InvalidMessageName {
+                    message: name.to_owned(),
+                    rust_type: (*rust_type).to_owned(),
+                    reason,
+                });
+            }
+        }
+        if let Some(first) = by_type.values().next().and_then(|same| same.first()) {
+            messages.insert(name, *first);
+        }
+    }
+    messages
+}
+
+/// `components/messages` and `components/schemas`.
+fn build_messages(
+    messages: &BTreeMap<&str, &MessageDescription>,
+    problems: &mut Vec<Problem>,
+) -> (BTreeMap<String, Message>, BTreeMap<String, Value>) {
+    // Schema name -> (schema, first message that defined it).
+    let mut schemas: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    let mut built = BTreeMap::new();
+    for (name, desc) in messages {
+        let mut prepare = |part: &str, schema: &Value, suffix: &str| -> Option<Value> {
+            match schema::prepare(schema, &format!("{name}{suffix}")) {
+                Ok(prepared) => {
+                    for (schema_name, schema) in prepared.hoisted {
+                        match schemas.get(&schema_name) {
+                            Some((existing, owner)) if *existing != schema => {
+                                problems.push(Problem::SchemaConflict {
+                                    schema: schema_name,
+                                    first_message: owner.clone(),
+                                    second_message: (*name).to_owned(),
+                                })
+                            }
+                            Some(_) => {}
+                            None => {
+                                schemas.insert(schema_name, (schema, (*name).to_owned()));
+                            }
+                        }
+                    }
+                    Some(prepared.root)
+                }
+                Err(reasons) => {
+                    problems.extend(reasons.into_iter().map(|reason| Problem::InvalidSchema {
+                        message: (*name).to_owned(),
+                        part: part.to_owned(),
+                        reason,
+                    }));
+                    None
+                }
+            }
+        };
+        // `null` stands for "no payload" (a unit message).
+        let payload = match &desc.payload {
+            Value::Null => None,
+            payload => prepare("payload", payload, "Payload"),
+        };
+        let headers = match &desc.headers {
+            None | Some(Value::Null) => None,
+            Some(headers) => prepare("headers", headers, "Headers"),
+        };
+        let (summary, description) = summary_and_description(desc.description.as_deref());
+        let mut message = Message {
+            headers,
+            payload,
+            content_type: Some(desc.content_type.clone()).filter(|c| !c.is_empty()),
+            name: Some((*name).to_owned()),
+            title: desc.title.clone(),
+            summary,
+            description,
+            ..Message::default()
+        };
+        message.extensions.insert(
+            MESSAGE_TYPE_EXTENSION.to_owned(),
+            Value::String(desc.kind.as_str().to_owned()),
+        );
+        if let Some(version) = &desc.version {
+            message.extensions.insert(
+                MESSAGE_VERSION_EXTENSION.to_owned(),
+                Value::String(version.clone()),
+            );
+        }
+        built.insert((*name).to_owned(), message);
+    }
+    let schemas = schemas
+        .into_iter()
+        .map(|(name, (schema, _))| (name, schema))
+        .collect();
+    (built, schemas)
+}
+
+/// `summary` is the first line of a doc comment; `description` the whole of it when it
+/// says more than that line.
+fn summary_and_description(doc: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(doc) = doc.map(str::trim).filter(|d| !d.is_empty()) else {
+        return (None, None);
+    };
+    let summary = doc.lines().next().unwrap_or(doc).trim().to_owned();
+    let description = (summary != doc).then(|| doc.to_owned());
+    (Some(summary), description)
+}
+
+/// Operations by id, checked.
+fn collect_operations<'a>(
+    desc: &'a ServiceDescription,
+    messages: &BTreeMap<&str, &MessageDescription>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<&'a str, &'a OperationDescription> {
+    let mut by_id: BTreeMap<&str, Vec<&OperationDescription>> = BTreeMap::new();
+    for operation in &desc.operations {
+        by_id.entry(operation.id.as_str()).or_default().push(operation);
+    }
+    let mut operations = BTreeMap::new();
+    for (id, mut same) in by_id {
+        sort_by_contents(&mut same);
+        same.sort_by(|a, b| a.source.cmp(&b.source));
+        for other in &same[1..] {
+            problems.push(Problem::DuplicateOperation {
+                operation: id.to_owned(),
+                first_source: same[0].source.clone(),
+                second_source: other.source.clone(),
+            });
+        }
+        let operation = same[0];
+        let source = || operation.source.clone();
+        if id.trim().is_empty() {
+            problems.push(Problem::InvalidOperationId {
+                operation: id.to_owned(),
+                source_location: source(),
+                reason: "empty".to_owned(),
+            });
+        }
+        if !messages.contains_key(operation.message.as_str()) {
+            problems.push(Problem::UnknownMessage {
+                operation: id.to_owned(),
+                source_location: source(),
+                message: operation.message.clone(),
+            });
+        }
+        if let Some(reply) = &operation.reply {
+            if !messages.contains_key(reply.message.as_str()) {
+                problems.push(Problem::UnknownReplyMessage {
+                    operation: id.to_owned(),
+                    source_location: source(),
+                    message: reply.message.clone(),
+                });
+            }
+        }
+        if let Some(group) = &operation.group {
+            let reason = if operation.action == Action::Send {
+                Some("a producer has no consumer group")
+            } else if group.is_empty() {
+                Some("empty")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                problems.push(Problem::InvalidGroup {
+                    operation: id.to_owned(),
+                    source_location: source(),
+                    group: group.clone(),
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+        operations.insert(id, operation);
+    }
+    operations
+}
+
+/// One channel to write: its id and the object.
+struct ChannelPlan {
+    /// Key under `channels`.
+    id: String,
+    /// The channel object.
+    channel: Channel,
+    /// Binding key (`kafka`, `nats`, ...) of the protocol the channel is on, when it
+    /// is on exactly one.
+    protocol: Option<&'static str>,
+}
+
+/// Channels by address.
+fn plan_channels(
+    desc: &ServiceDescription,
+    operations: &BTreeMap<&str, &OperationDescription>,
+    servers: &Servers,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, ChannelPlan> {
+    // Address -> messages carried on it.
+    let mut carried: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for operation in operations.values() {
+        carried
+            .entry(operation.channel.as_str())
+            .or_default()
+            .insert(operation.message.as_str());
+        if let Some(reply) = &operation.reply {
+            carried
+                .entry(reply.channel.as_str())
+                .or_default()
+                .insert(reply.message.as_str());
+        }
+    }
+    let mut channel_descriptions: Vec<&ChannelDescription> = desc.channels.iter().collect();
+    sort_by_contents(&mut channel_descriptions);
+    let mut described: BTreeMap<&str, &ChannelDescription> = BTreeMap::new();
+    for channel in channel_descriptions {
+        match described.get(channel.address.as_str()) {
+            Some(existing) if *existing != channel => problems.push(Problem::ConflictingChannel {
+                address: channel.address.clone(),
+            }),
+            Some(_) => {}
+            None => {
+                described.insert(channel.address.as_str(), channel);
+                carried.entry(channel.address.as_str()).or_default();
+            }
+        }
+    }
+
+    // The protocol of channels not routed to one server: the single binding protocol
+    // of all real servers, if they agree.
+    let real_protocols: BTreeSet<Option<&'static str>> = servers
+        .values()
+        .flatten()
+        .map(|server| binding_protocol(&server.protocol))
+        .collect();
+    let shared_protocol = match real_protocols.len() {
+        1 => real_protocols.into_iter().next().flatten(),
+        _ => None,
+    };
+
+    let mut ids: BTreeMap<String, &str> = BTreeMap::new();
+    let mut plans = BTreeMap::new();
+    for (address, messages) in carried {
+        let (id, parameters) = match parse_address(address) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                problems.push(Problem::InvalidAddress {
+                    address: address.to_owned(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        if let Some(first) = ids.get(&id) {
+            problems.push(Problem::ChannelIdCollision {
+                id: id.clone(),
+                first: (*first).to_owned(),
+                second: address.to_owned(),
+            });
+            continue;
+        }
+        ids.insert(id.clone(), address);
+
+        let mut channel = Channel {
+            address: Some(address.to_owned()),
+            messages: messages
+                .iter()
+                .map(|name| {
+                    let reference = Reference::new(format!("#/components/messages/{name}"));
+                    ((*name).to_owned(), RefOr::Ref(reference))
+                })
+                .collect(),
+            ..Channel::default()
+        };
+        let mut protocol = shared_protocol;
+        if let Some(extra) = described.get(address) {
+            channel.description = extra.description.clone();
+            for parameter in extra.parameters.keys() {
+                if !parameters.contains(parameter) {
+                    problems.push(Problem::UnknownParameter {
+                        address: address.to_owned(),
+                        parameter: parameter.clone(),
+                    });
+                }
+            }
+            if let Some(server) = &extra.server {
+                match servers.get(server) {
+                    None => problems.push(Problem::UnknownServer {
+                        channel: address.to_owned(),
+                        server: server.clone(),
+                    }),
+                    Some(Some(real)) => {
+                        channel
+                            .servers
+                            .push(Reference::new(format!("#/servers/{server}")));
+                        protocol = binding_protocol(&real.protocol);
+                    }
+                    Some(None) => {
+                        // In-process (or broken, already reported): no `$ref` possible.
+                        channel
+                            .extensions
+                            .insert(SERVER_EXTENSION.to_owned(), Value::String(server.clone()));
+                        protocol = None;
+                    }
+                }
+            }
+        }
+        channel.parameters = parameters
+            .iter()
+            .map(|name| {
+                let description = described
+                    .get(address)
+                    .and_then(|extra| extra.parameters.get(name))
+                    .cloned();
+                let parameter = Parameter {
+                    description,
+                    ..Parameter::default()
+                };
+                (name.clone(), RefOr::Item(parameter))
+            })
+            .collect();
+        // A templated address is no concrete topic or queue name, so it gets no binding.
+        if parameters.is_empty() {
+            if let Some(binding) = protocol.and_then(|p| channel_binding(p, address)) {
+                channel.bindings = Some(RefOr::Item(binding));
+            }
+        }
+        plans.insert(
+            address.to_owned(),
+            ChannelPlan {
+                id,
+                channel,
+                protocol,
+            },
+        );
+    }
+    plans
+}
+
+/// The channel id of `address` and its parameter names.
+///
+/// The id keeps letters, digits, `.`, `-` and `_`; braces are dropped
+/// (`orders.{region}.created` -> `orders.region.created`) and anything else, which a
+/// JSON Pointer or URI fragment would need escaped, becomes `_`.
+fn parse_address(address: &str) -> Result<(String, BTreeSet<String>), String> {
+    if address.is_empty() {
+        return Err("empty".to_owned());
+    }
+    let mut id = String::with_capacity(address.len());
+    let mut parameters = BTreeSet::new();
+    let mut open: Option<String> = None;
+    for c in address.chars() {
+        match (c, &mut open) {
+            ('{', Some(_)) => return Err("`{` inside a parameter".to_owned()),
+            ('{', None) => open = Some(String::new()),
+            ('}', None) => return Err("`}` without `{`".to_owned()),
+            ('}', Some(name)) => {
+                if name.is_empty() {
+                    return Err("empty parameter `{}`".to_owned());
+                }
+                parameters.insert(std::mem::take(name));
+                open = None;
+            }
+            (c, Some(name)) => {
+                if !(c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                    return Err(format!(
+                        "parameter names may only hold letters, digits, `_` and `-`, not `{c}`"
+                    ));
+                }
+                name.push(c);
+                id.push(c);
+            }
+            (c, None) => id.push(if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }),
+        }
+    }
+    if open.is_some() {
+        return Err("unclosed `{`".to_owned());
+    }
+    Ok((id, parameters))
+}
+
+/// The channel binding for `protocol`, where the official 3.0.0 schema has one worth
+/// writing.
+fn channel_binding(protocol: &str, address: &str) -> Option<Bindings> {
+    let binding = match protocol {
+        "kafka" => json!({"topic": address, "bindingVersion": "0.5.0"}),
+        "sqs" => json!({"queue": {"name": address}, "bindingVersion": "0.2.0"}),
+        // Without an exchange name the address is the queue (the default exchange routes
+        // by queue name), so describe the queue.
+        "amqp" => json!({"is": "queue", "queue": {"name": address}, "bindingVersion": "0.3.0"}),
+        _ => return None,
+    };
+    Some(Bindings::from([(protocol.to_owned(), binding)]))
+}
+
+/// The operation binding carrying a consumer group, for protocols that have one.
+fn group_binding(protocol: &str, group: &str) -> Option<Bindings> {
+    let binding = match protocol {
+        "kafka" => json!({
+            "groupId": {"type": "string", "enum": [group]},
+            "bindingVersion": "0.5.0",
+        }),
+        "nats" => json!({"queue": group, "bindingVersion": "0.1.0"}),
+        _ => return None,
+    };
+    Some(Bindings::from([(protocol.to_owned(), binding)]))
+}
+
+/// The `operations` map.
+fn build_operations(
+    operations: &BTreeMap<&str, &OperationDescription>,
+    channels: &BTreeMap<String, ChannelPlan>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Operation> {
+    let mut built = BTreeMap::new();
+    for (id, desc) in operations {
+        // A missing plan means its address was invalid, which is already reported.
+        let Some(plan) = channels.get(&desc.channel) else {
+            continue;
+        };
+        let mut operation = Operation {
+            action: match desc.action {
+                Action::Send => OperationAction::Send,
+                Action::Receive => OperationAction::Receive,
+            },
+            channel: Reference::new(format!("#/channels/{}", plan.id)),
+            title: None,
+            summary: desc.summary.clone(),
+            description: desc.description.clone(),
+            security: Vec::new(),
+            tags: Vec::new(),
+            external_docs: None,
+            bindings: None,
+            traits: Vec::new(),
+            messages: vec![Reference::new(format!(
+                "#/channels/{}/messages/{}",
+                plan.id, desc.message
+            ))],
+            reply: None,
+            extensions: Default::default(),
+        };
+        if let Some(group) = desc.group.as_ref().filter(|_| desc.action == Action::Receive) {
+            operation
+                .extensions
+                .insert(GROUP_EXTENSION.to_owned(), Value::String(group.clone()));
+            if plan.protocol == Some("nats") && group.chars().count() > NATS_QUEUE_MAX {
+                problems.push(Problem::InvalidGroup {
+                    operation: (*id).to_owned(),
+                    source_location: desc.source.clone(),
+                    group: group.clone(),
+                    reason: format!("NATS queue groups are at most {NATS_QUEUE_MAX} characters"),
+                });
+            }
+            operation.bindings = plan
+                .protocol
+                .and_then(|protocol| group_binding(protocol, group))
+                .map(RefOr::Item);
+        }
+        if let Some(reply) = &desc.reply {
+            if let Some(reply_plan) = channels.get(&reply.channel) {
+                operation.reply = Some(RefOr::Item(OperationReply {
+                    address: None,
+                    channel: Some(Reference::new(format!("#/channels/{}", reply_plan.id))),
+                    messages: vec![Reference::new(format!(
+                        "#/channels/{}/messages/{}",
+                        reply_plan.id, reply.message
+                    ))],
+                    extensions: Default::default(),
+                }));
+            }
+        }
+        built.insert((*id).to_owned(), operation);
+    }
+    built
+}
+
+/// Checks that `key` is non-empty and only holds the characters `allowed` describes
+/// (ASCII letters, digits, `.`, `-`, `_`), so it can be a map key and a `$ref` target as is.
+fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("empty".to_owned());
+    }
+    if component_name(key) != key {
+        return Err("only ASCII letters, digits, `.`, `-` and `_` are allowed".to_owned());
+    }
+    Ok(())
+}
+
+/// Sorts equal-keyed entries by their full contents, so which one is kept (and which
+/// problems follow from it) never depends on the input order.
+fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
+    items.sort_by_cached_key(|item| format!("{item:?}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let (id, params) = parse_address("orders.{region}.created").unwrap();
+        assert_eq!(id, "orders.region.created");
+        assert_eq!(params.into_iter().collect::<Vec<_>>(), ["region"]);
+        assert_eq!(parse_address("a/b c~d").unwrap().0, "a_b_c_d");
+        assert_eq!(parse_address("orders.>").unwrap().0, "orders._");
+        assert_eq!(
+            parse_address("{tenant}/{tenant}.x").unwrap(),
+            ("tenant_tenant.x".to_owned(), BTreeSet::from(["tenant".to_owned()]))
+        );
+        for bad in ["", "a.{", "a.}", "a.{}", "{a{b}}", "{a.b}"] {
+            assert!(parse_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn summaries() {
+        assert_eq!(summary_and_description(None), (None, None));
+        assert_eq!(summary_and_description(Some("  ")), (None, None));
+        assert_eq!(
+            summary_and_description(Some("One line.")),
+            (Some("One line.".to_owned()), None)
+        );
+        assert_eq!(
+            summary_and_description(Some("Title.\n\nMore words.\n")),
+            (
+                Some("Title.".to_owned()),
+                Some("Title.\n\nMore words.".to_owned())
+            )
+        );
+    }
+}

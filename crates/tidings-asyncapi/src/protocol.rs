@@ -1,0 +1,360 @@
+//! Broker URLs: which AsyncAPI server they describe, and how to print them safely.
+//!
+//! Parsing is done by hand rather than with [`url::Url`] alone because Kafka and NATS
+//! URLs may list several hosts (`kafka://h1:9092,h2:9092`), which no URL parser
+//! accepts; each host is still checked with the `url` crate.
+//!
+//! Credentials never leave this module: userinfo is dropped, query and fragment are
+//! dropped, and error messages carry only [`mask_url`]'s output.
+
+use crate::error::Problem;
+use crate::model::Server;
+
+/// What a URL scheme stands for in an AsyncAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemeInfo {
+    /// The `protocol` of the server (`kafka-secure` for `kafka+ssl`).
+    pub protocol: &'static str,
+    /// The `protocolVersion`, only where the client library pins one.
+    pub protocol_version: Option<&'static str>,
+    /// Whether the URL may list several comma-separated hosts.
+    pub multi_host: bool,
+}
+
+/// The schemes of in-process servers, which have no host and are left out of documents.
+pub const MEMORY_SCHEMES: &[&str] = &["memory"];
+
+/// What `scheme` (lower case, without `://`) stands for; `None` when unknown. Memory
+/// schemes are not included: see [`MEMORY_SCHEMES`].
+pub fn scheme_info(scheme: &str) -> Option<SchemeInfo> {
+    let (protocol, protocol_version, multi_host) = match scheme {
+        "kafka" => ("kafka", None, true),
+        "kafka+ssl" | "kafka+sasl" | "kafka+sasl_ssl" | "kafka+sasl-ssl" | "kafka-secure" => {
+            ("kafka-secure", None, true)
+        }
+        "nats" | "nats+tls" => ("nats", None, true),
+        "sqs" => ("sqs", None, false),
+        "amqp" => ("amqp", Some("0.9.1"), false),
+        "amqps" => ("amqps", Some("0.9.1"), false),
+        // AsyncAPI has no separate protocol name for Redis over TLS.
+        "redis" | "rediss" => ("redis", None, false),
+        "mqtt" => ("mqtt", Some("3.1.1"), false),
+        "mqtts" | "mqtt+ssl" | "secure-mqtt" => ("secure-mqtt", Some("3.1.1"), false),
+        "ws" => ("ws", None, false),
+        "wss" => ("wss", None, false),
+        "http" => ("http", None, false),
+        "https" => ("https", None, false),
+        "pulsar" | "pulsar+ssl" => ("pulsar", None, false),
+        "stomp" => ("stomp", None, false),
+        "stomps" => ("stomps", None, false),
+        _ => return None,
+    };
+    Some(SchemeInfo {
+        protocol,
+        protocol_version,
+        multi_host,
+    })
+}
+
+/// The key under `bindings` for servers of `protocol` (`kafka` for `kafka-secure`), when
+/// the emitter writes bindings for it.
+pub fn binding_protocol(protocol: &str) -> Option<&'static str> {
+    match protocol {
+        "kafka" | "kafka-secure" => Some("kafka"),
+        "nats" => Some("nats"),
+        "sqs" => Some("sqs"),
+        "amqp" | "amqps" => Some("amqp"),
+        "mqtt" | "secure-mqtt" => Some("mqtt"),
+        _ => None,
+    }
+}
+
+/// Whether `url` names an in-process server (`memory://...`).
+pub fn is_memory_url(url: &str) -> bool {
+    split_scheme(url)
+        .map(|(scheme, _)| MEMORY_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+/// `url` with everything secret replaced by `***`: the userinfo (user name included, it
+/// may be an access key), every query value and the fragment.
+///
+/// Works on anything, URL or not, so it can be used in error messages about URLs that
+/// do not parse. It errs on the side of masking: everything before the last `@` is
+/// treated as userinfo.
+pub fn mask_url(url: &str) -> String {
+    let (prefix, rest) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***@{}", &rest[at + 1..]),
+        None => rest.to_owned(),
+    };
+    // Query values and the fragment may carry tokens (`?password=...`).
+    let (before_fragment, fragment) = match rest.find('#') {
+        Some(at) => (&rest[..at], Some(())),
+        None => (rest.as_str(), None),
+    };
+    let mut out = String::from(prefix);
+    match before_fragment.find('?') {
+        Some(at) => {
+            out.push_str(&before_fragment[..=at]);
+            let masked: Vec<String> = before_fragment[at + 1..]
+                .split('&')
+                .map(|pair| match pair.find('=') {
+                    Some(eq) => format!("{}=***", &pair[..eq]),
+                    None if pair.is_empty() => String::new(),
+                    None => "***".to_owned(),
+                })
+                .collect();
+            out.push_str(&masked.join("&"));
+        }
+        None => out.push_str(before_fragment),
+    }
+    if fragment.is_some() {
+        out.push_str("#***");
+    }
+    out
+}
+
+/// The AsyncAPI server for the configured server `name` at `url`.
+///
+/// `Ok(None)` for in-process (`memory://`) servers, which a document leaves out. The
+/// server never carries userinfo, query or fragment of the URL. Errors name the server
+/// and the masked URL.
+pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> {
+    let invalid = |reason: &str| Problem::InvalidServerUrl {
+        server: name.to_owned(),
+        url: mask_url(url),
+        reason: reason.to_owned(),
+    };
+    let (scheme, rest) = split_scheme(url).ok_or_else(|| invalid("no `scheme://`"))?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_'))
+    {
+        return Err(invalid("malformed scheme"));
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    if MEMORY_SCHEMES.contains(&scheme.as_str()) {
+        return Ok(None);
+    }
+    let info = scheme_info(&scheme).ok_or_else(|| Problem::UnsupportedScheme {
+        server: name.to_owned(),
+        scheme: scheme.clone(),
+        url: mask_url(url),
+    })?;
+
+    // Query and fragment are dropped entirely: they hold options and, often, secrets.
+    let (rest, tail) = match rest.find(['?', '#']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    // An `@` only after `?` or `#` most likely ends a password holding an unescaped `?`
+    // or `#`; parsing on would turn the start of that password into the host.
+    if tail.contains('@') && !rest.contains('@') {
+        return Err(invalid(
+            "`@` after `?` or `#`: percent-encode special characters in the userinfo",
+        ));
+    }
+    // Userinfo ends at the last `@`, so an unescaped `@` or `/` in a password cannot
+    // push part of it into the host.
+    let rest = match rest.rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    // NATS lists may repeat the scheme for every host (`nats://a:4222,nats://b:4222`).
+    let repeated_scheme = format!(",{scheme}://");
+    let rest = rest.replace(&repeated_scheme, ",");
+    let (host, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest.as_str(), ""),
+    };
+
+    let hosts: Vec<&str> = host.split(',').map(str::trim).collect();
+    if hosts.iter().all(|h| h.is_empty()) {
+        return Err(invalid("no host"));
+    }
+    if hosts.iter().any(|h| h.is_empty()) {
+        return Err(invalid("empty entry in the host list"));
+    }
+    if hosts.len() > 1 && !info.multi_host {
+        return Err(invalid(&format!(
+            "several hosts are not supported for `{scheme}`"
+        )));
+    }
+    for h in &hosts {
+        check_host(h).map_err(|reason| invalid(reason))?;
+    }
+
+    let pathname = match path {
+        "" | "/" => None,
+        path => {
+            if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid("whitespace in the path"));
+            }
+            Some(path.to_owned())
+        }
+    };
+
+    Ok(Some(Server {
+        host: hosts.join(","),
+        protocol: info.protocol.to_owned(),
+        protocol_version: info.protocol_version.map(str::to_owned),
+        pathname,
+        ..Server::default()
+    }))
+}
+
+/// `(scheme, rest)` of `scheme://rest`.
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let at = url.find("://")?;
+    Some((&url[..at], &url[at + 3..]))
+}
+
+/// Checks one `host[:port]` with the `url` crate's host and port rules. The reasons
+/// never quote the input: a mangled URL may have a secret where the host should be.
+fn check_host(host_port: &str) -> Result<(), &'static str> {
+    if host_port
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err("whitespace or control character in the host");
+    }
+    // `http` is a special scheme, so the url crate fully validates host and port.
+    let parsed = url::Url::parse(&format!("http://{host_port}/"))
+        .map_err(|_| "malformed host or port")?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("no host");
+    }
+    // `url` drops a port equal to the scheme default; any explicit port must be numeric
+    // and was checked by the parse above.
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(url: &str) -> Server {
+        match server_for_url("main", url) {
+            Ok(Some(server)) => server,
+            other => panic!("{url}: expected a server, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kafka_keeps_host_list_and_drops_credentials() {
+        let s = server("kafka://svc-user:s3cr3t@broker-1:9092,broker-2:9092?sasl_mechanism=PLAIN");
+        assert_eq!(s.host, "broker-1:9092,broker-2:9092");
+        assert_eq!(s.protocol, "kafka");
+        assert_eq!(s.protocol_version, None);
+        assert_eq!(s.pathname, None);
+    }
+
+    #[test]
+    fn secure_kafka_schemes() {
+        assert_eq!(server("kafka+ssl://b:9093").protocol, "kafka-secure");
+        assert_eq!(server("kafka+sasl://u:p@b:9093").protocol, "kafka-secure");
+        assert_eq!(server("KAFKA+SSL://b:9093").protocol, "kafka-secure");
+    }
+
+    #[test]
+    fn amqp_vhost_becomes_pathname() {
+        let s = server("amqp://guest:guest@rabbit:5672/orders?heartbeat=10");
+        assert_eq!(s.host, "rabbit:5672");
+        assert_eq!(s.protocol, "amqp");
+        assert_eq!(s.protocol_version.as_deref(), Some("0.9.1"));
+        assert_eq!(s.pathname.as_deref(), Some("/orders"));
+        let s = server("amqps://rabbit/");
+        assert_eq!(s.protocol, "amqps");
+        assert_eq!(s.pathname, None);
+    }
+
+    #[test]
+    fn other_protocols() {
+        assert_eq!(server("nats://n1:4222").protocol, "nats");
+        assert_eq!(server("nats://u:p@n1:4222,nats://n2:4222").host, "n1:4222,n2:4222");
+        // Everything before the last `@` counts as userinfo, even at the cost of hosts.
+        assert_eq!(server("nats://u:p@n1:4222,nats://u:p@n2:4222").host, "n2:4222");
+        assert_eq!(server("nats://n1:4222,nats://n2:4222").host, "n1:4222,n2:4222");
+        assert_eq!(server("sqs://sqs.eu-west-1.amazonaws.com").protocol, "sqs");
+        assert_eq!(server("redis://:pw@cache:6379/0").pathname.as_deref(), Some("/0"));
+        assert_eq!(server("rediss://cache:6380").protocol, "redis");
+        let m = server("mqtt://broker:1883");
+        assert_eq!((m.protocol.as_str(), m.protocol_version.as_deref()), ("mqtt", Some("3.1.1")));
+        assert_eq!(server("mqtts://broker:8883").protocol, "secure-mqtt");
+        assert_eq!(server("ws://gw:8080/socket").pathname.as_deref(), Some("/socket"));
+        assert_eq!(server("kafka://[::1]:9092").host, "[::1]:9092");
+    }
+
+    #[test]
+    fn memory_is_no_server() {
+        assert_eq!(server_for_url("local", "memory://"), Ok(None));
+        assert_eq!(server_for_url("local", "Memory://bus"), Ok(None));
+        assert!(is_memory_url("memory://x"));
+        assert!(!is_memory_url("kafka://x"));
+    }
+
+    #[test]
+    fn errors_name_server_and_mask_url() {
+        let err = server_for_url("events", "kafka://admin:hunter2@").unwrap_err();
+        assert_eq!(
+            err,
+            Problem::InvalidServerUrl {
+                server: "events".into(),
+                url: "kafka://***@".into(),
+                reason: "no host".into(),
+            }
+        );
+        let err = server_for_url("events", "carrier-pigeon://u:hunter2@coop").unwrap_err();
+        assert_eq!(
+            err,
+            Problem::UnsupportedScheme {
+                server: "events".into(),
+                scheme: "carrier-pigeon".into(),
+                url: "carrier-pigeon://***@coop".into(),
+            }
+        );
+        for bad in [
+            "localhost:9092",
+            "kafka://broker:notaport",
+            "kafka://broker:99999",
+            "amqp://a:5672,b:5672",
+            "kafka://a,,b",
+            "kafka://bro ker:9092",
+            "://host",
+            "kafka://u:pa?ss@host",
+        ] {
+            let err = server_for_url("s", bad).expect_err(bad);
+            let text = err.to_string();
+            assert!(!text.contains("hunter2") && !text.contains("pa?ss"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unparsable_urls_never_leak_the_password() {
+        // The `?` cuts the password; whatever is reported must not contain its start,
+        // even when that start would parse as a port.
+        for url in ["kafka://user:topsecret?x@host:9092", "kafka://user:1234?x@host:9092"] {
+            let err = server_for_url("s", url).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("topsecret") && !text.contains("1234"), "{text}");
+        }
+    }
+
+    #[test]
+    fn mask_url_masks_userinfo_query_and_fragment() {
+        assert_eq!(mask_url("kafka://u:p@h:9092"), "kafka://***@h:9092");
+        assert_eq!(mask_url("kafka://h:9092"), "kafka://h:9092");
+        assert_eq!(
+            mask_url("amqp://u:p@h/vh?password=x&heartbeat=5&flag#frag"),
+            "amqp://***@h/vh?password=***&heartbeat=***&***#***"
+        );
+        assert_eq!(mask_url("u:p@h:1"), "***@h:1");
+        assert_eq!(mask_url("kafka://u:p@ss/w@rd@h:1"), "kafka://***@h:1");
+        assert_eq!(mask_url(""), "");
+    }
+}
