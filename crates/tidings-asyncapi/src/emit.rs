@@ -542,7 +542,11 @@ fn parse_address(address: &str) -> Result<(String, BTreeSet<String>), String> {
 fn channel_binding(protocol: &str, address: &str) -> Option<Bindings> {
     let binding = match protocol {
         "kafka" => json!({"topic": address, "bindingVersion": "0.5.0"}),
-        "sqs" => json!({"queue": {"name": address}, "bindingVersion": "0.2.0"}),
+        // The schema requires `fifoQueue`; AWS requires FIFO queue names to end in `.fifo`.
+        "sqs" => json!({
+            "queue": {"name": address, "fifoQueue": address.ends_with(".fifo")},
+            "bindingVersion": "0.2.0",
+        }),
         // Without an exchange name the address is the queue (the default exchange routes
         // by queue name), so describe the queue.
         "amqp" => json!({"is": "queue", "queue": {"name": address}, "bindingVersion": "0.3.0"}),
