@@ -16,12 +16,14 @@ const ORDERS: u32 = 5;
 
 /// Counts shipped orders, so the demo knows when it is done.
 #[derive(Default)]
-struct Shipped(AtomicU32);
+struct Shipped {
+    count: AtomicU32,
+}
 
 /// Print each accepted order as the shipping desk would.
 #[tidings::consumer(channel = "orders.accepted", group = "shipping")]
 async fn ship(accepted: OrderAccepted, shipped: State<Shipped>) {
-    let n = shipped.0.fetch_add(1, Ordering::SeqCst) + 1;
+    let n = shipped.count.fetch_add(1, Ordering::SeqCst) + 1;
     println!("shipping desk: {} accepted, {} item(s) to pick [{n}/{ORDERS}]", accepted.order_id, accepted.item_count);
 }
 
@@ -34,7 +36,7 @@ async fn main() -> Result<(), tidings::Error> {
             let shipped = ctx.state::<Shipped>().ok_or_else(|| Error::msg("state missing"))?;
             // Wait (bounded) for the last order to reach the shipping desk.
             for _ in 0..100 {
-                if shipped.0.load(Ordering::SeqCst) >= ORDERS {
+                if shipped.count.load(Ordering::SeqCst) >= ORDERS {
                     println!("all {ORDERS} orders shipped");
                     return Ok(());
                 }
