@@ -2,6 +2,7 @@
 
 use order_events::{CancelOrder, OrderAccepted, OrderCancelled, OrderCreated};
 use tidings::testing::TestApp;
+use tidings::Broker;
 
 // The handlers register themselves; linking the crate is enough.
 use order_fulfilment as _;
