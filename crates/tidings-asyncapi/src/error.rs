@@ -192,7 +192,7 @@ pub enum Problem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct SpecError {
     /// The problems, sorted and without duplicates; never empty when returned by
-    /// [`crate::emit`].
+    /// [`crate::emit()`].
     pub problems: Vec<Problem>,
 }
 

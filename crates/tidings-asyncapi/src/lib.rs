@@ -1,6 +1,6 @@
 //! AsyncAPI 3.0 model and emitter: service description -> document.
 //!
-//! The runtime describes a service as plain data ([`ServiceDescription`]); [`emit`]
+//! The runtime describes a service as plain data ([`ServiceDescription`]); [`emit`](fn@emit)
 //! turns that into an AsyncAPI 3.0.0 [`Document`] that the official
 //! `@asyncapi/parser` accepts, and [`Document::to_yaml`] / [`Document::to_json`] print
 //! it byte-stably.

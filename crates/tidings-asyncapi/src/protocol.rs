@@ -186,7 +186,7 @@ pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> 
         )));
     }
     for h in &hosts {
-        check_host(h).map_err(|reason| invalid(reason))?;
+        check_host(h).map_err(&invalid)?;
     }
 
     let pathname = match path {
