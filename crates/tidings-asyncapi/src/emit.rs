@@ -3,6 +3,27 @@
 //! Everything is keyed and sorted before it is written, so the output depends only on
 //! the contents of the description, never on the order of its vectors. All problems
 //! are collected and returned together in one [`SpecError`].
+//!
+//! The rules, in document order:
+//! - `info` from title, version, description; `defaultContentType: application/json`.
+//! - `servers`: one per configured server, by URL scheme (see [`crate::protocol`]);
+//!   credentials, query and fragment are never copied; `memory://` servers are left
+//!   out (a 3.0 server needs a reachable host).
+//! - `channels`: one per address used by an operation or a reply, or described in
+//!   [`ServiceDescription::channels`]. The key is the address with `{`/`}` dropped and
+//!   anything a JSON Pointer or URI fragment would need escaped turned into `_`
+//!   (`orders.{region}.created` -> `orders.region.created`). Every `{name}` gets a
+//!   parameter; `messages` references `components/messages`; `servers` only when the
+//!   channel is routed to one real server. Channel bindings (kafka 0.5.0 `topic`, sqs
+//!   0.2.0 `queue`, amqp 0.3.0 `is: queue`) are written when the channel's protocol is
+//!   known (its server, or the one protocol all real servers share) and its address
+//!   has no parameters (a template names no concrete topic or queue).
+//! - `operations`: keyed by id; messages reference the channel's messages, as 3.0
+//!   requires; a consumer group becomes `x-tidings-group` plus, by protocol, the kafka
+//!   `groupId` or nats `queue` operation binding; a reply references its channel.
+//! - `components/messages`: keyed by message name, with `x-eventcatalog-message-type`
+//!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
+//!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +107,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
 /// Configured servers by name: `None` for in-process ones.
 type Servers = BTreeMap<String, Option<Server>>;
 
+/// Parses every server URL; duplicates and bad names are problems.
 fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Servers {
     let mut by_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for server in &desc.servers {
@@ -126,7 +148,7 @@ fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Se
     servers
 }
 
-/// Messages by name, deduplicated.
+/// Messages by name, deduplicated; one name claimed by two Rust types is a problem.
 fn collect_messages<'a>(
     desc: &'a ServiceDescription,
     problems: &mut Vec<Problem>,

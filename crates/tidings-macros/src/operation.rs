@@ -184,7 +184,7 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                     ::core::option::Option::Some(::tidings::__private::ReplyDecl {
                         id: #rid,
                         channel: #rchannel,
-                        message: <<#ret_ty as ::tidings::HandlerOutput>::Reply as ::tidings::Message>::describe,
+                        message: <<#ret_ty as ::tidings::HandlerOutput>::Reply as ::tidings::__private::PublishesMessage>::describe_reply,
                     })
                 },
                 quote_spanned! {ret_span=>

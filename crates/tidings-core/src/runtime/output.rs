@@ -89,5 +89,12 @@ impl PublishesNothing for NoReply {}
     label = "nothing to publish",
     note = "return the message (or Result<Message, E>), or remove the producer attribute"
 )]
-pub trait PublishesMessage {}
-impl<T: Message> PublishesMessage for T {}
+pub trait PublishesMessage {
+    /// The description of the published message.
+    fn describe_reply() -> tidings_asyncapi::description::MessageDescription;
+}
+impl<T: Message> PublishesMessage for T {
+    fn describe_reply() -> tidings_asyncapi::description::MessageDescription {
+        T::describe()
+    }
+}

@@ -55,13 +55,15 @@ impl PublishOptions {
     }
 }
 
-impl<T: Message> Producer<T> {
+impl<T> Producer<T> {
     /// A producer on `channel`. The attribute macro calls this; write the attribute
     /// rather than calling it, so the producer shows in the document.
     pub const fn new(channel: &'static str) -> Self {
         Producer { channel, _message: PhantomData }
     }
+}
 
+impl<T: Message> Producer<T> {
     /// The channel address as declared.
     pub fn channel(&self) -> &'static str {
         self.channel

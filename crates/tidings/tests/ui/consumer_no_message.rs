@@ -1,0 +1,4 @@
+#[tidings::consumer(channel = "pings")]
+async fn handle() {}
+
+fn main() {}

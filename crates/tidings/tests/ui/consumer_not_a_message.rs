@@ -1,0 +1,6 @@
+struct NotAMessage;
+
+#[tidings::consumer(channel = "pings")]
+async fn handle(_m: NotAMessage) {}
+
+fn main() {}

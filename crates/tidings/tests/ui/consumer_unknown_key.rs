@@ -1,0 +1,9 @@
+use tidings::prelude::*;
+
+#[derive(Serialize, Deserialize, JsonSchema, Message)]
+struct Ping { n: u32 }
+
+#[tidings::consumer(channel = "pings", queue = "workers")]
+async fn handle(_ping: Ping) {}
+
+fn main() {}

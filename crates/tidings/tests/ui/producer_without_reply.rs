@@ -1,0 +1,10 @@
+use tidings::prelude::*;
+
+#[derive(Serialize, Deserialize, JsonSchema, Message)]
+struct Ping { n: u32 }
+
+#[tidings::consumer(channel = "pings")]
+#[tidings::producer(channel = "pongs")]
+async fn handle(_ping: Ping) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[tidings::producer(channel = "things")]
+static THINGS: Vec<u8>;
+
+fn main() {}
