@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::broker::memory::{DeadLetter, MemoryBroker};
-use crate::broker::{Broker, Incoming, Outgoing, SubscribeSpec, Subscription};
+use crate::broker::{Broker, Incoming, Outgoing, Subscription};
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::message::Message;
@@ -83,8 +83,7 @@ impl TestApp {
     /// Captures what is published on a channel from now on. Subscribe before
     /// publishing what leads to it.
     pub async fn subscribe<T: serde::de::DeserializeOwned>(&self, address: &str) -> Result<Captured<T>, Error> {
-        let spec = SubscribeSpec { address: address.into(), group: None, consumer: "tidings-test".into() };
-        let sub = self.broker.subscribe(spec).await?;
+        let sub = self.broker.observe(address)?;
         Ok(Captured { sub, timeout: self.timeout, address: address.into(), _t: PhantomData })
     }
 

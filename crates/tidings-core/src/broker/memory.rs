@@ -35,6 +35,9 @@ pub struct DeadLetter {
 struct Group {
     template: AddressTemplate,
     name: Option<String>,
+    // Observers (test captures) do not count towards `in_flight`: `settled` must not
+    // wait for a test to read what it captured.
+    tracked: bool,
     tx: async_channel::Sender<Incoming>,
     rx: async_channel::Receiver<Incoming>,
 }
@@ -126,11 +129,25 @@ impl MemoryBroker {
         lock(&self.inner.dead).clone()
     }
 
+    fn settle_one(&self, group: &Group) {
+        if group.tracked {
+            self.add_in_flight(-1);
+        }
+    }
+
     fn add_in_flight(&self, delta: isize) {
         self.inner.in_flight.send_modify(|n| *n = n.saturating_add_signed(delta));
     }
 
-    fn group_for(&self, spec: &SubscribeSpec) -> Result<Arc<Group>, Error> {
+    /// Subscribes an observer: it gets every message like a group of its own, but what
+    /// it holds does not count as in flight, so [`settled`](Self::settled) ignores it.
+    pub fn observe(&self, address: &str) -> Result<Box<dyn Subscription>, Error> {
+        let spec = SubscribeSpec { address: address.to_owned(), group: None, consumer: "observer".into() };
+        let group = self.group_for(&spec, false)?;
+        Ok(Box::new(MemorySubscription { broker: self.clone(), group }))
+    }
+
+    fn group_for(&self, spec: &SubscribeSpec, tracked: bool) -> Result<Arc<Group>, Error> {
         let template = AddressTemplate::parse(&spec.address)?;
         let mut groups = lock(&self.inner.groups);
         if let Some(name) = &spec.group {
@@ -139,7 +156,7 @@ impl MemoryBroker {
             }
         }
         let (tx, rx) = async_channel::bounded(self.inner.capacity);
-        let group = Arc::new(Group { template, name: spec.group.clone(), tx, rx });
+        let group = Arc::new(Group { template, name: spec.group.clone(), tracked, tx, rx });
         groups.push(group.clone());
         Ok(group)
     }
@@ -165,10 +182,11 @@ impl Broker for MemoryBroker {
                 params: Default::default(),
             };
             for group in targets {
-                self.add_in_flight(1);
+                let count = if group.tracked { 1 } else { 0 };
+                self.add_in_flight(count);
                 // Waits while the queue is full: back-pressure on the publisher.
                 if group.tx.send(incoming.clone()).await.is_err() {
-                    self.add_in_flight(-1);
+                    self.add_in_flight(-count);
                     return Err(Error::broker("memory", format!("queue for `{address}` is closed")));
                 }
             }
@@ -178,7 +196,7 @@ impl Broker for MemoryBroker {
 
     fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>> {
         Box::pin(async move {
-            let group = self.group_for(&spec)?;
+            let group = self.group_for(&spec, true)?;
             Ok(Box::new(MemorySubscription { broker: self.clone(), group }) as Box<dyn Subscription>)
         })
     }
@@ -208,7 +226,7 @@ struct MemoryAcker {
 
 impl Acker for MemoryAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
-        self.broker.add_in_flight(-1);
+        self.broker.settle_one(&self.group);
         Box::pin(async { Ok(()) })
     }
 
@@ -223,13 +241,13 @@ impl Acker for MemoryAcker {
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
                     if group.tx.send(incoming).await.is_err() {
-                        broker.add_in_flight(-1);
+                        broker.settle_one(&group);
                     }
                 });
             }
             Nack::Reject { reason } => {
                 lock(&broker.inner.dead).push(DeadLetter { incoming, reason, group: group.name.clone() });
-                broker.add_in_flight(-1);
+                broker.settle_one(&group);
             }
         }
         Box::pin(async { Ok(()) })
