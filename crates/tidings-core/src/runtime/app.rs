@@ -144,6 +144,12 @@ impl App {
         self
     }
 
+    /// Shared state already behind an `Arc` (to keep a handle to it outside the app).
+    pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.state.insert(TypeId::of::<T>(), value);
+        self
+    }
+
     /// Uses these flags instead of parsing the process's arguments.
     pub fn args(mut self, args: TidingsArgs) -> Self {
         self.args = Some(args);
