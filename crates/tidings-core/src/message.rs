@@ -54,8 +54,44 @@ pub trait Message: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'st
 /// `definitions` into `components/schemas`). Draft-07 because AsyncAPI 3.0's Schema
 /// Object is a draft-07 superset.
 pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
-    let schema = schemars::generate::SchemaSettings::draft07()
+    use schemars::transform::{RecursiveTransform, Transform};
+    let mut schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>();
+    RecursiveTransform(decimal_as_sent).transform(&mut schema);
     schema.to_value()
+}
+
+/// The pattern schemars gives `rust_decimal::Decimal`.
+const DECIMAL_PATTERN: &str = r"^-?\d+(\.\d+)?([eE]\d+)?$";
+
+/// Documents a `Decimal` as what is on the wire: schemars says "string or number"
+/// because it reads both, but `rust_decimal` writes a string (unless its `serde-float`
+/// feature is on), and a contract must say what producers send.
+fn decimal_as_sent(schema: &mut schemars::Schema) {
+    let is_decimal = schema.get("pattern").and_then(|p| p.as_str()) == Some(DECIMAL_PATTERN)
+        && schema.get("type") == Some(&serde_json::json!(["string", "number"]));
+    if is_decimal {
+        schema.insert("type".into(), "string".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Priced {
+        price: rust_decimal::Decimal,
+        prices: Vec<rust_decimal::Decimal>,
+    }
+
+    #[test]
+    fn decimals_are_documented_as_strings_at_any_depth() {
+        let schema = schema_of::<Priced>();
+        assert_eq!(schema["properties"]["price"]["type"], "string");
+        assert_eq!(schema["properties"]["prices"]["items"]["type"], "string");
+        assert_eq!(schema["properties"]["price"]["pattern"], DECIMAL_PATTERN);
+    }
 }

@@ -180,7 +180,8 @@ fn operation(
         channel: channel.to_owned(),
         message: message.to_owned(),
         summary: doc.map(summary_of),
-        description: doc.map(str::to_owned),
+        // The description only when it says more than the summary.
+        description: doc.filter(|d| summary_of(d) != d.split_whitespace().collect::<Vec<_>>().join(" ")).map(str::to_owned),
         group: group.map(str::to_owned),
         reply,
         source: source.to_owned(),

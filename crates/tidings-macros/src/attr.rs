@@ -66,7 +66,8 @@ pub fn doc_of(attrs: &[syn::Attribute]) -> Option<String> {
         }
         if let syn::Meta::NameValue(nv) = &attr.meta {
             if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
-                lines.extend(s.value().lines().map(str::to_owned));
+                // An empty `///` line is a paragraph break: keep it.
+                lines.extend(s.value().split('\n').map(str::to_owned));
             }
         }
     }

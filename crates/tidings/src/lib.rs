@@ -17,7 +17,7 @@
 //! /// Logs every order.
 //! #[tidings::consumer(channel = "orders.placed", group = "audit")]
 //! async fn audit(order: OrderPlaced) {
-//!     tracing::info!(order_id = %order.order_id, "order placed");
+//!     println!("order placed: {}", order.order_id);
 //! }
 //!
 //! #[tidings::main]
