@@ -161,13 +161,16 @@ pub trait Broker: Send + Sync + 'static {
     }
 }
 
+/// What connecting a broker gives: the broker, or why not.
+pub type ConnectFuture = BoxFuture<'static, Result<Arc<dyn Broker>, Error>>;
+
 /// Connects a broker for one URL scheme. Broker crates register one with
 /// `inventory::submit!`.
 pub struct BrokerFactory {
     /// The URL scheme (`memory`, `kafka`, ...).
     pub scheme: &'static str,
     /// Connects to the server named `name` at `url`.
-    pub connect: fn(name: &str, url: &str) -> BoxFuture<'static, Result<Arc<dyn Broker>, Error>>,
+    pub connect: fn(name: &str, url: &str) -> ConnectFuture,
 }
 
 inventory::collect!(BrokerFactory);
