@@ -1,0 +1,808 @@
+//! At-least-once consumers.
+//!
+//! One librdkafka consumer per subscription, polled by a thread of its own (not a tokio
+//! task: the rebalance callback runs inside `poll` and may block for a while, waiting
+//! for handlers and committing, without stalling the async runtime).
+//!
+//! The poll thread puts fetched messages into per-partition queues. The pipeline's
+//! workers share the subscription and take from a round-robin list of *ready*
+//! partitions: a partition is ready when it has a queued message and none out. So a
+//! partition's messages go out one at a time, in offset order (the next one only after
+//! the previous one is settled), while different partitions are handled in parallel.
+//!
+//! Settling:
+//! - ack: the offset after the message becomes the partition's commit position. As a
+//!   partition's messages are settled strictly in order, that position never passes an
+//!   unsettled message.
+//! - `Nack::Retry { after }`: the same message goes back to the head of its partition
+//!   after the delay, with `attempt + 1`; the partition stays busy meanwhile, so no later
+//!   message of it overtakes.
+//! - `Nack::Reject`: the message is published to `<topic>.dlq` (with why, where from
+//!   and how many attempts), then counts as settled. If that publish fails, it is
+//!   delivered again a second later: never committed unless dead-lettered.
+//!
+//! Commits are asynchronous and batched (every `commit_interval`, or sooner after
+//! `commit_batch` settled messages), and synchronous when partitions are revoked (after
+//! waiting, up to `revoke_wait`, for their handlers) and at shutdown. Messages buffered
+//! but not handed out when a partition is revoked are dropped: the next owner fetches
+//! them again from the committed offset. A partition whose buffer reaches
+//! `max_buffered` is paused until the workers drain it to half.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
+use tidings_core::broker::{Acker, Delivery, Headers, Incoming, Nack, Outgoing, SubscribeSpec, Subscription};
+use tidings_core::Error;
+use tokio::sync::Notify;
+
+use crate::config::KafkaConfig;
+use crate::context::{forward_error, forward_log};
+use crate::producer::{text_headers, KafkaProducer};
+use crate::topic::{dlq_topic, TopicSelector};
+
+/// Dead-letter header: why the message was rejected.
+pub const DLQ_REASON: &str = "x-tidings-dlq-reason";
+/// Dead-letter header: the topic it came from.
+pub const DLQ_TOPIC: &str = "x-tidings-dlq-topic";
+/// Dead-letter header: the partition it came from.
+pub const DLQ_PARTITION: &str = "x-tidings-dlq-partition";
+/// Dead-letter header: its offset there.
+pub const DLQ_OFFSET: &str = "x-tidings-dlq-offset";
+/// Dead-letter header: how many times it was handled.
+pub const DLQ_ATTEMPTS: &str = "x-tidings-dlq-attempts";
+
+/// The longest reason kept in the dead-letter header.
+const MAX_REASON_BYTES: usize = 4096;
+/// Wait before delivering a message again whose dead-lettering failed.
+const DLQ_FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+/// How long one poll waits for a message: also the latency of a stop request.
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// A partition: topic and number.
+type Tp = (Arc<str>, i32);
+
+/// A fetched message, owned.
+#[derive(Debug, Clone)]
+struct Record {
+    topic: Arc<str>,
+    /// The topic without the server's topic prefix: the channel the pipeline sees.
+    channel: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Bytes>,
+    payload: Bytes,
+    headers: Headers,
+    attempt: u32,
+}
+
+impl Record {
+    fn tp(&self) -> Tp {
+        (self.topic.clone(), self.partition)
+    }
+}
+
+/// One assigned partition.
+#[derive(Debug)]
+struct PartitionState {
+    /// Which assignment this state belongs to: settlements of an older one are ignored.
+    epoch: u64,
+    /// Fetched, not yet handed out; head first.
+    queue: VecDeque<Record>,
+    /// A message of this partition is out (in a handler, waiting to be retried, or
+    /// being dead-lettered): no other one goes out.
+    busy: bool,
+    /// The message out is in a handler or being settled: a revocation waits for it.
+    in_handler: bool,
+    /// Listed in `Dispatch::ready`.
+    in_ready: bool,
+    /// Fetching is paused because the queue is full.
+    paused: bool,
+    /// Being revoked: nothing more goes out, settlements still count.
+    revoking: bool,
+    /// The offset to commit: one past the last settled message.
+    settled_next: Option<i64>,
+    /// The offset whose commit was last sent.
+    committed: Option<i64>,
+}
+
+impl PartitionState {
+    fn new(epoch: u64) -> Self {
+        PartitionState {
+            epoch,
+            queue: VecDeque::new(),
+            busy: false,
+            in_handler: false,
+            in_ready: false,
+            paused: false,
+            revoking: false,
+            settled_next: None,
+            committed: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Dispatch {
+    partitions: HashMap<Tp, PartitionState>,
+    /// Partitions with a queued message and none out, in the order they became so.
+    ready: VecDeque<Tp>,
+    /// Paused partitions drained enough to fetch again (the poll thread resumes them).
+    resume: Vec<Tp>,
+    /// Messages settled since the last commit.
+    uncommitted: usize,
+    next_epoch: u64,
+    closed: bool,
+}
+
+impl Dispatch {
+    fn mark_ready(&mut self, tp: &Tp) -> bool {
+        match self.partitions.get_mut(tp) {
+            Some(p) if !p.busy && !p.revoking && !p.in_ready && !p.queue.is_empty() => {
+                p.in_ready = true;
+                self.ready.push_back(tp.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What the poll thread, the subscription and the ackers of one consumer share.
+pub(crate) struct Shared {
+    server: String,
+    group: String,
+    consumer: String,
+    topic_prefix: String,
+    max_buffered: usize,
+    revoke_wait: Duration,
+    producer: Arc<KafkaProducer>,
+    runtime: tokio::runtime::Handle,
+    state: Mutex<Dispatch>,
+    /// Wakes workers waiting in `next`.
+    ready: Notify,
+    /// Wakes a revocation waiting for handlers.
+    changed: Condvar,
+    stop: AtomicBool,
+}
+
+// A poisoned lock only means a thread panicked while holding it; every update keeps
+// the state consistent, so keep going rather than spreading the panic.
+fn lock(m: &Mutex<Dispatch>) -> MutexGuard<'_, Dispatch> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Dispatch> {
+        lock(&self.state)
+    }
+
+    /// Starts tracking newly assigned partitions.
+    fn assign(&self, tpl: &TopicPartitionList) {
+        let mut st = self.lock();
+        for e in tpl.elements() {
+            st.next_epoch += 1;
+            let epoch = st.next_epoch;
+            let tp: Tp = (Arc::from(e.topic()), e.partition());
+            st.partitions.insert(tp, PartitionState::new(epoch));
+        }
+        tracing::info!(
+            server = %self.server, group = %self.group, consumer = %self.consumer,
+            partitions = %describe(tpl), "Kafka partitions assigned"
+        );
+    }
+
+    /// Gives partitions up: stops handing their messages out, waits (bounded) for the
+    /// handlers running on them, commits what they settled, forgets them.
+    fn revoke(&self, consumer: &BaseConsumer<GroupContext>, tpl: &TopicPartitionList) {
+        let revoked: Vec<Tp> = tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+        let deadline = Instant::now() + self.revoke_wait;
+        let mut st = self.lock();
+        for tp in &revoked {
+            if let Some(p) = st.partitions.get_mut(tp) {
+                p.revoking = true;
+                p.queue.clear();
+            }
+        }
+        loop {
+            let running = revoked.iter().filter(|tp| st.partitions.get(*tp).is_some_and(|p| p.in_handler)).count();
+            let now = Instant::now();
+            if running == 0 {
+                break;
+            }
+            if now >= deadline {
+                tracing::warn!(
+                    server = %self.server, group = %self.group, running,
+                    "handlers still running on revoked partitions after {:?}; their messages will be delivered again to the next owner",
+                    self.revoke_wait
+                );
+                break;
+            }
+            st = self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        let mut commits = Vec::new();
+        for tp in &revoked {
+            if let Some(p) = st.partitions.remove(tp) {
+                if let Some(next) = p.settled_next.filter(|n| p.committed != Some(*n)) {
+                    commits.push((tp.clone(), next));
+                }
+            }
+        }
+        st.ready.retain(|tp| !revoked.contains(tp));
+        st.resume.retain(|tp| !revoked.contains(tp));
+        drop(st);
+        self.commit_sync(consumer, &commits, "revocation");
+        tracing::info!(
+            server = %self.server, group = %self.group, consumer = %self.consumer,
+            partitions = %describe(tpl), "Kafka partitions revoked"
+        );
+    }
+
+    /// Queues a fetched message; returns true when its partition should be paused.
+    fn push(&self, record: Record) -> bool {
+        let tp = record.tp();
+        let mut st = self.lock();
+        let Some(p) = st.partitions.get_mut(&tp) else {
+            // Fetched before a revocation took effect: the next owner fetches it again.
+            tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                "message of a partition no longer assigned; dropped");
+            return false;
+        };
+        if p.revoking {
+            return false;
+        }
+        p.queue.push_back(record);
+        let pause = !p.paused && p.queue.len() >= self.max_buffered;
+        if pause {
+            p.paused = true;
+        }
+        if st.mark_ready(&tp) {
+            drop(st);
+            self.ready.notify_waiters();
+        }
+        pause
+    }
+
+    /// Hands the next message of the next ready partition out. Never awaits, so a
+    /// message taken here always reaches the caller.
+    fn take(self: &Arc<Self>) -> Option<Delivery> {
+        let mut st = self.lock();
+        while let Some(tp) = st.ready.pop_front() {
+            let resume_at = self.max_buffered / 2;
+            let Some(p) = st.partitions.get_mut(&tp) else { continue };
+            p.in_ready = false;
+            if p.busy || p.revoking {
+                continue;
+            }
+            let Some(record) = p.queue.pop_front() else { continue };
+            p.busy = true;
+            p.in_handler = true;
+            let epoch = p.epoch;
+            if p.paused && p.queue.len() <= resume_at {
+                p.paused = false;
+                st.resume.push(tp);
+            }
+            drop(st);
+            let incoming = Incoming {
+                channel: record.channel.clone(),
+                payload: record.payload.clone(),
+                headers: record.headers.clone(),
+                key: record.key.clone(),
+                attempt: record.attempt,
+                params: Default::default(),
+            };
+            let acker = KafkaAcker { shared: self.clone(), epoch, record: Some(record) };
+            return Some(Delivery { incoming, acker: Box::new(acker) });
+        }
+        None
+    }
+
+    /// Records that `record` is done with: its partition may commit past it and hand
+    /// out the next message.
+    fn settle(&self, record: &Record, epoch: u64) {
+        let tp = record.tp();
+        let mut st = self.lock();
+        match st.partitions.get_mut(&tp) {
+            Some(p) if p.epoch == epoch => {
+                p.busy = false;
+                p.in_handler = false;
+                p.settled_next = Some(p.settled_next.map_or(record.offset + 1, |n| n.max(record.offset + 1)));
+                st.uncommitted += 1;
+                let woke = st.mark_ready(&tp);
+                drop(st);
+                if woke {
+                    self.ready.notify_waiters();
+                }
+            }
+            _ => tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                "settled after its partition was revoked; the next owner handles it again"),
+        }
+        self.changed.notify_all();
+    }
+
+    /// The message out is waiting (for a retry): a revocation need not wait for it.
+    fn waiting(&self, record: &Record, epoch: u64) {
+        let mut st = self.lock();
+        if let Some(p) = st.partitions.get_mut(&record.tp()).filter(|p| p.epoch == epoch) {
+            p.in_handler = false;
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    /// Puts `record` back at the head of its partition, to be delivered again.
+    fn requeue(&self, record: Record, epoch: u64) {
+        let tp = record.tp();
+        let mut st = self.lock();
+        match st.partitions.get_mut(&tp) {
+            Some(p) if p.epoch == epoch && !p.revoking => {
+                p.busy = false;
+                p.in_handler = false;
+                p.queue.push_front(record);
+                let woke = st.mark_ready(&tp);
+                drop(st);
+                if woke {
+                    self.ready.notify_waiters();
+                }
+            }
+            _ => tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                "not redelivered: its partition was revoked; the next owner handles it again"),
+        }
+        self.changed.notify_all();
+    }
+
+    /// Redelivers `record` after `after`, from a task, so the caller is not held.
+    fn requeue_after(self: &Arc<Self>, record: Record, epoch: u64, after: Duration) {
+        self.waiting(&record, epoch);
+        let shared = self.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(after).await;
+            shared.requeue(record, epoch);
+        });
+    }
+
+    /// Publishes `record` to its dead-letter topic, then settles it. On failure it is
+    /// delivered again later: a message is never committed unless dead-lettered.
+    async fn dead_letter(self: Arc<Self>, record: Record, epoch: u64, reason: String) -> Result<(), Error> {
+        let dlq = dlq_topic(&record.topic);
+        let mut headers = record.headers.clone();
+        headers.insert(DLQ_REASON, truncate(&reason, MAX_REASON_BYTES));
+        headers.insert(DLQ_TOPIC, record.topic.to_string());
+        headers.insert(DLQ_PARTITION, record.partition.to_string());
+        headers.insert(DLQ_OFFSET, record.offset.to_string());
+        headers.insert(DLQ_ATTEMPTS, record.attempt.to_string());
+        let message = Outgoing { payload: record.payload.clone(), headers, key: record.key.clone() };
+        match self.producer.send(&dlq, &message).await {
+            Ok((dlq_partition, dlq_offset)) => {
+                tracing::warn!(
+                    server = %self.server, topic = %record.topic, partition = record.partition, offset = record.offset,
+                    attempts = record.attempt, dlq = %dlq, dlq_partition, dlq_offset, reason = %reason,
+                    "message dead-lettered"
+                );
+                self.settle(&record, epoch);
+                Ok(())
+            }
+            Err(e) => {
+                let what = format!(
+                    "dead-lettering topic `{}` partition {} offset {} to `{dlq}` failed ({e}); it will be delivered again",
+                    record.topic, record.partition, record.offset
+                );
+                self.requeue_after(record, epoch, DLQ_FAILURE_BACKOFF);
+                Err(Error::broker(&self.server, what))
+            }
+        }
+    }
+
+    /// Offsets to commit now, marked as sent.
+    fn take_commits(&self) -> Vec<(Tp, i64)> {
+        let mut st = self.lock();
+        st.uncommitted = 0;
+        let mut out = Vec::new();
+        for (tp, p) in st.partitions.iter_mut() {
+            if let Some(next) = p.settled_next.filter(|n| p.committed != Some(*n)) {
+                p.committed = Some(next);
+                out.push((tp.clone(), next));
+            }
+        }
+        out
+    }
+
+    /// Forgets that these commits were sent, so the next round sends them again.
+    fn commits_failed(&self, offsets: &TopicPartitionList) {
+        let mut st = self.lock();
+        for e in offsets.elements() {
+            let tp: Tp = (Arc::from(e.topic()), e.partition());
+            if let (Some(p), Offset::Offset(n)) = (st.partitions.get_mut(&tp), e.offset()) {
+                if p.committed == Some(n) {
+                    p.committed = None;
+                }
+            }
+        }
+    }
+
+    fn commit_sync(&self, consumer: &BaseConsumer<GroupContext>, commits: &[(Tp, i64)], why: &str) {
+        if commits.is_empty() {
+            return;
+        }
+        let tpl = to_tpl(commits);
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => tracing::debug!(server = %self.server, group = %self.group, offsets = %describe(&tpl), why, "offsets committed"),
+            Err(e) => tracing::warn!(
+                server = %self.server, group = %self.group, offsets = %describe(&tpl), error = %e, why,
+                "commit failed; those messages will be delivered again"
+            ),
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_waiters();
+    }
+}
+
+fn to_tpl(commits: &[(Tp, i64)]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(commits.len());
+    for ((topic, partition), offset) in commits {
+        // The topics came from librdkafka, so they hold no NUL; the offsets are valid.
+        let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset));
+    }
+    tpl
+}
+
+fn describe(tpl: &TopicPartitionList) -> String {
+    let parts: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => format!("{}[{}]@{o}", e.topic(), e.partition()),
+            _ => format!("{}[{}]", e.topic(), e.partition()),
+        })
+        .collect();
+    parts.join(", ")
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// The consumer's librdkafka context: logs, rebalances, commit results.
+pub(crate) struct GroupContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for GroupContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        forward_log(&self.shared.server, level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        forward_error(&self.shared.server, &error, reason);
+    }
+}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.shared.assign(tpl),
+            Rebalance::Revoke(tpl) => self.shared.revoke(consumer, tpl),
+            Rebalance::Error(e) => {
+                tracing::warn!(server = %self.shared.server, group = %self.shared.group, error = %e, "Kafka rebalance error")
+            }
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            // A partition paused under an earlier assignment must not stay paused.
+            let _ = consumer.resume(tpl);
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        let failed_partitions = offsets.elements().iter().any(|e| e.error().is_err());
+        match result {
+            Err(e) => {
+                // No offsets to commit is not a failure.
+                if !matches!(e, KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) {
+                    tracing::warn!(server = %self.shared.server, group = %self.shared.group, error = %e,
+                        offsets = %describe(offsets), "commit failed; retrying at the next commit");
+                    self.shared.commits_failed(offsets);
+                }
+            }
+            Ok(()) if failed_partitions => {
+                tracing::warn!(server = %self.shared.server, group = %self.shared.group,
+                    offsets = %describe(offsets), "commit failed for some partitions; retrying at the next commit");
+                self.shared.commits_failed(offsets);
+            }
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Settles one Kafka delivery.
+struct KafkaAcker {
+    shared: Arc<Shared>,
+    epoch: u64,
+    /// `None` once settled; still `Some` on drop means the pipeline dropped the delivery.
+    record: Option<Record>,
+}
+
+impl Acker for KafkaAcker {
+    fn ack(mut self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+        if let Some(record) = self.record.take() {
+            self.shared.settle(&record, self.epoch);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn nack(mut self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
+        let Some(mut record) = self.record.take() else {
+            return Box::pin(async { Ok(()) });
+        };
+        let (shared, epoch) = (self.shared.clone(), self.epoch);
+        match nack {
+            Nack::Retry { after } => {
+                record.attempt = record.attempt.saturating_add(1);
+                shared.requeue_after(record, epoch, after);
+                Box::pin(async { Ok(()) })
+            }
+            Nack::Reject { reason } => Box::pin(shared.dead_letter(record, epoch, reason)),
+        }
+    }
+}
+
+impl Drop for KafkaAcker {
+    fn drop(&mut self) {
+        // Dropped unsettled (a worker aborted at the shutdown timeout, say): deliver it
+        // again rather than leave its partition blocked or skip it.
+        if let Some(record) = self.record.take() {
+            tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                "delivery dropped without being settled; it will be delivered again");
+            self.shared.requeue(record, self.epoch);
+        }
+    }
+}
+
+/// The subscription the pipeline's workers share.
+pub(crate) struct KafkaSubscription {
+    shared: Arc<Shared>,
+}
+
+impl Subscription for KafkaSubscription {
+    fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
+        Box::pin(async move {
+            loop {
+                // Registered before looking, so a message queued in between wakes us.
+                let notified = self.shared.ready.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some(delivery) = self.shared.take() {
+                    return Some(delivery);
+                }
+                if self.shared.lock().closed {
+                    return None;
+                }
+                notified.await;
+            }
+        })
+    }
+}
+
+/// A running consumer: its shared state and its poll thread.
+pub(crate) struct ConsumerHandle {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConsumerHandle {
+    /// Stops fetching, commits what is settled, leaves the group. Blocking: call from
+    /// a blocking-friendly thread.
+    pub(crate) fn stop(mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!(server = %self.shared.server, group = %self.shared.group, "Kafka poll thread panicked");
+            }
+        }
+        self.shared.close();
+    }
+}
+
+/// Subscribes one consumer: creates its consumer, joins the group, starts polling.
+pub(crate) fn subscribe(
+    server: &str,
+    config: &KafkaConfig,
+    producer: Arc<KafkaProducer>,
+    spec: &SubscribeSpec,
+) -> Result<(KafkaSubscription, ConsumerHandle), Error> {
+    let selector = crate::topic::selector(&config.topic_prefix, &spec.address)?;
+    let (group, reset) = match &spec.group {
+        Some(g) => (format!("{}{g}", config.group_prefix), config.offset_reset()),
+        // Every group-less subscriber gets every message: a group of its own, from now on.
+        None => (format!("{}tidings-{}-{}", config.group_prefix, spec.consumer, uuid::Uuid::new_v4().simple()), "latest"),
+    };
+    let shared = Arc::new(Shared {
+        server: server.to_owned(),
+        group: group.clone(),
+        consumer: spec.consumer.clone(),
+        topic_prefix: config.topic_prefix.clone(),
+        max_buffered: config.max_buffered.max(1),
+        revoke_wait: config.revoke_wait,
+        producer,
+        runtime: tokio::runtime::Handle::current(),
+        state: Mutex::new(Dispatch::default()),
+        ready: Notify::new(),
+        changed: Condvar::new(),
+        stop: AtomicBool::new(false),
+    });
+    let mut cc = ClientConfig::new();
+    for (k, v) in config.common() {
+        cc.set(k, v);
+    }
+    cc.set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", reset)
+        // Subscribing to a topic nobody published to yet creates it (where the broker
+        // allows), so the group gets its partitions without waiting for a publisher.
+        .set("allow.auto.create.topics", "true");
+    if let Some(session) = config.session_timeout {
+        let ms = session.as_millis() as u64;
+        cc.set("session.timeout.ms", ms.to_string());
+        // librdkafka requires the heartbeat to be well under the session timeout.
+        cc.set("heartbeat.interval.ms", (ms / 3).clamp(1, 3000).to_string());
+    }
+    if let Some(refresh) = config.metadata_refresh {
+        cc.set("topic.metadata.refresh.interval.ms", refresh.as_millis().to_string());
+    }
+    let context = GroupContext { shared: shared.clone() };
+    let consumer: BaseConsumer<GroupContext> = cc
+        .create_with_context(context)
+        .map_err(|e| Error::broker(server, format!("cannot create the Kafka consumer of group `{group}`: {e}")))?;
+    consumer.subscribe(&[selector.as_subscription()]).map_err(|e| {
+        Error::broker(server, format!("group `{group}` cannot subscribe to `{}`: {e}", selector.as_subscription()))
+    })?;
+    tracing::info!(
+        server, group = %group, consumer = %spec.consumer,
+        topics = %selector.as_subscription(), pattern = matches!(selector, TopicSelector::Pattern(_)),
+        "Kafka consumer subscribed"
+    );
+    let poll = PollLoop {
+        shared: shared.clone(),
+        consumer,
+        commit_interval: config.commit_interval,
+        commit_batch: config.commit_batch,
+        topics: HashMap::new(),
+        last_error: None,
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("kafka-{}", spec.consumer))
+        .spawn(move || poll.run())
+        .map_err(|e| Error::broker(server, format!("cannot start the poll thread of group `{group}`: {e}")))?;
+    Ok((KafkaSubscription { shared: shared.clone() }, ConsumerHandle { shared, thread: Some(thread) }))
+}
+
+struct PollLoop {
+    shared: Arc<Shared>,
+    consumer: BaseConsumer<GroupContext>,
+    commit_interval: Duration,
+    commit_batch: usize,
+    /// Topic names, shared by every record of a topic.
+    topics: HashMap<String, Arc<str>>,
+    /// The last poll error logged and when, so a repeating one is logged now and then.
+    last_error: Option<(String, Instant)>,
+}
+
+impl PollLoop {
+    fn run(mut self) {
+        let mut last_commit = Instant::now();
+        while !self.shared.stop.load(Ordering::SeqCst) {
+            match self.consumer.poll(POLL_TIMEOUT) {
+                Some(Ok(message)) => {
+                    let record = to_record(&mut self.topics, &self.shared.topic_prefix, &message);
+                    drop(message);
+                    let tp = record.tp();
+                    if self.shared.push(record) {
+                        self.set_paused(&[tp], true);
+                    }
+                }
+                Some(Err(e)) => self.poll_error(e),
+                None => {}
+            }
+            let resume = std::mem::take(&mut self.shared.lock().resume);
+            if !resume.is_empty() {
+                self.set_paused(&resume, false);
+            }
+            let due = last_commit.elapsed() >= self.commit_interval || self.shared.lock().uncommitted >= self.commit_batch;
+            if due {
+                self.commit(CommitMode::Async);
+                last_commit = Instant::now();
+            }
+        }
+        // Shutdown: the pipeline has stopped taking messages and finished its handlers.
+        self.commit(CommitMode::Sync);
+        let PollLoop { shared, consumer, .. } = self;
+        // Dropping the consumer closes it: librdkafka revokes the partitions (the
+        // rebalance callback commits again) and leaves the group.
+        drop(consumer);
+        tracing::info!(server = %shared.server, group = %shared.group, consumer = %shared.consumer, "Kafka consumer closed");
+    }
+
+    fn set_paused(&self, tps: &[Tp], pause: bool) {
+        let mut tpl = TopicPartitionList::with_capacity(tps.len());
+        for (topic, partition) in tps {
+            tpl.add_partition(topic, *partition);
+        }
+        let result = if pause { self.consumer.pause(&tpl) } else { self.consumer.resume(&tpl) };
+        if let Err(e) = result {
+            tracing::warn!(server = %self.shared.server, partitions = %describe(&tpl), error = %e,
+                pause, "cannot pause or resume fetching");
+        }
+    }
+
+    fn commit(&self, mode: CommitMode) {
+        let commits = self.shared.take_commits();
+        if commits.is_empty() {
+            return;
+        }
+        let tpl = to_tpl(&commits);
+        if let Err(e) = self.consumer.commit(&tpl, mode) {
+            tracing::warn!(server = %self.shared.server, group = %self.shared.group, offsets = %describe(&tpl),
+                error = %e, "commit failed; retrying at the next commit");
+            self.shared.commits_failed(&tpl);
+        }
+    }
+
+    fn poll_error(&mut self, e: KafkaError) {
+        let text = e.to_string();
+        let repeat = matches!(&self.last_error, Some((last, at)) if *last == text && at.elapsed() < Duration::from_secs(30));
+        if !repeat {
+            tracing::warn!(server = %self.shared.server, group = %self.shared.group, error = %text, "Kafka consumer error");
+            self.last_error = Some((text, Instant::now()));
+        }
+    }
+}
+
+/// A fetched message as an owned record; `topics` shares one name per topic.
+fn to_record(topics: &mut HashMap<String, Arc<str>>, prefix: &str, m: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+    let topic = match topics.get(m.topic()) {
+        Some(t) => t.clone(),
+        None => {
+            let t: Arc<str> = Arc::from(m.topic());
+            topics.insert(m.topic().to_owned(), t.clone());
+            t
+        }
+    };
+    let channel = topic.strip_prefix(prefix).unwrap_or(&topic).to_owned();
+    let headers = match m.headers() {
+        Some(h) => text_headers(h.iter().map(|h| (h.key, h.value))),
+        None => Headers::new(),
+    };
+    Record {
+        topic,
+        channel,
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(Bytes::copy_from_slice),
+        payload: Bytes::copy_from_slice(m.payload().unwrap_or_default()),
+        headers,
+        attempt: 1,
+    }
+}

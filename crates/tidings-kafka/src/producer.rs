@@ -1,0 +1,117 @@
+//! The confirmed producer: idempotent, one awaited delivery report per publish.
+
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use tidings_core::broker::{Headers, Outgoing};
+use tidings_core::Error;
+
+use crate::config::KafkaConfig;
+use crate::context::LogContext;
+
+/// The W3C trace context header.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Publishes to Kafka and waits for the broker's acknowledgement.
+pub(crate) struct KafkaProducer {
+    server: String,
+    inner: FutureProducer<LogContext>,
+}
+
+impl KafkaProducer {
+    pub(crate) fn new(server: &str, config: &KafkaConfig) -> Result<Self, Error> {
+        let mut cc = ClientConfig::new();
+        for (k, v) in config.common() {
+            cc.set(k, v);
+        }
+        // Idempotence: a retried send cannot duplicate or reorder a message in its
+        // partition (it implies acks=all).
+        cc.set("enable.idempotence", "true");
+        cc.set("message.timeout.ms", config.message_timeout.as_millis().to_string());
+        let inner = cc
+            .create_with_context(LogContext::new(server))
+            .map_err(|e| Error::broker(server, format!("cannot create the Kafka producer: {e}")))?;
+        Ok(KafkaProducer { server: server.to_owned(), inner })
+    }
+
+    /// Sends one message to `topic` and waits until the broker has it (or the
+    /// message timeout passed). The partition comes from the key.
+    pub(crate) async fn send(&self, topic: &str, message: &Outgoing) -> Result<(i32, i64), Error> {
+        crate::topic::check_topic(topic)?;
+        let mut headers = OwnedHeaders::new_with_capacity(message.headers.len() + 1);
+        for (name, value) in message.headers.iter() {
+            headers = headers.insert(Header { key: name, value: Some(value) });
+        }
+        if message.headers.get(TRACEPARENT).is_none() {
+            let traceparent = new_traceparent();
+            headers = headers.insert(Header { key: TRACEPARENT, value: Some(&traceparent) });
+        }
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).payload(message.payload.as_ref()).headers(headers);
+        if let Some(key) = &message.key {
+            record = record.key(key.as_ref());
+        }
+        // Zero queue timeout: a full local queue fails fast instead of blocking; the
+        // message timeout bounds the wait for the broker.
+        match self.inner.send(record, Duration::from_secs(0)).await {
+            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+            Err((e, _)) => Err(Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}"))),
+        }
+    }
+
+    /// Asks the cluster for metadata: fails when no broker answers within `timeout`.
+    /// Blocking.
+    pub(crate) fn fetch_metadata(&self, timeout: Duration) -> Result<(), rdkafka::error::KafkaError> {
+        self.inner.client().fetch_metadata(None, timeout).map(|_| ())
+    }
+
+    /// Waits (bounded) for messages still queued locally.
+    pub(crate) fn flush(&self, timeout: Duration) {
+        if let Err(e) = self.inner.flush(timeout) {
+            tracing::warn!(server = %self.server, error = %e, "Kafka producer flush did not complete");
+        }
+    }
+}
+
+/// A new W3C `traceparent`: version 00, a random trace id and span id, sampled.
+pub fn new_traceparent() -> String {
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
+    format!("00-{trace}-{span}-01")
+}
+
+/// Kafka header values as tidings text headers: bytes that are not UTF-8 are replaced
+/// (tidings headers are text), a header without a value becomes an empty string.
+pub(crate) fn text_headers<'a>(headers: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>) -> Headers {
+    headers.map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v.unwrap_or_default()).into_owned())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_has_the_w3c_shape() {
+        let tp = new_traceparent();
+        let parts: Vec<&str> = tp.split('-').collect();
+        assert_eq!(parts.len(), 4, "{tp}");
+        assert_eq!(parts[0], "00");
+        assert_eq!(parts[1].len(), 32);
+        assert_eq!(parts[2].len(), 16);
+        assert_eq!(parts[3], "01");
+        assert!(parts[1..3].iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())));
+        assert_ne!(parts[1], "0".repeat(32));
+        assert_ne!(new_traceparent(), tp);
+    }
+
+    #[test]
+    fn header_values_become_text() {
+        let raw: Vec<(&str, Option<&[u8]>)> = vec![("a", Some(b"x")), ("b", None), ("c", Some(&[0xff, b'y']))];
+        let h = text_headers(raw.into_iter());
+        assert_eq!(h.get("a"), Some("x"));
+        assert_eq!(h.get("b"), Some(""));
+        assert_eq!(h.get("c"), Some("\u{fffd}y"));
+    }
+}
