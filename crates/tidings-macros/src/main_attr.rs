@@ -25,6 +25,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #(#attrs)*
         #vis fn #ident() #output {
             ::tidings::init_tracing();
+            ::tidings::__private::link_brokers();
             let __runtime = match ::tidings::__private::tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 ::core::result::Result::Ok(rt) => rt,
                 ::core::result::Result::Err(e) => {

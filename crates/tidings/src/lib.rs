@@ -37,6 +37,10 @@ pub use tidings_macros::{consumer, main, producer, Message};
 /// The AsyncAPI model and emitter.
 pub use tidings_asyncapi as asyncapi;
 
+/// The Kafka broker (`kafka://`), with the `kafka` feature.
+#[cfg(feature = "kafka")]
+pub use tidings_kafka as kafka;
+
 /// What a service module needs: `use tidings::prelude::*;`.
 pub mod prelude {
     pub use schemars::JsonSchema;
@@ -52,13 +56,14 @@ pub mod prelude {
 /// description of its document).
 #[macro_export]
 macro_rules! app {
-    () => {
+    () => {{
+        $crate::__private::link_brokers();
         $crate::App::new($crate::PackageInfo {
             name: ::core::env!("CARGO_PKG_NAME"),
             version: ::core::env!("CARGO_PKG_VERSION"),
             description: ::core::env!("CARGO_PKG_DESCRIPTION"),
         })
-    };
+    }};
 }
 
 /// Used by the code the macros generate; not a public API.
@@ -68,4 +73,13 @@ pub mod __private {
     pub use tidings_core::__private::*;
     pub use tidings_core::message::schema_of;
     pub use tokio;
+
+    /// Names every broker crate the enabled features bring in, so the linker keeps
+    /// them and their `inventory` registrations (a crate nothing refers to is dropped,
+    /// and its `kafka://` with it). `app!()` and `#[tidings::main]` call it.
+    #[inline(never)]
+    pub fn link_brokers() {
+        #[cfg(feature = "kafka")]
+        ::std::hint::black_box(tidings_kafka::link());
+    }
 }
