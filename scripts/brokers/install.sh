@@ -9,6 +9,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
 source "$HERE/common.sh"
 
+mkdir -p "$TIDINGS_TOOLS"
+# Two runs at once (say CI and a developer shell) must not pip into the same venv together.
+exec 9>"$TIDINGS_TOOLS/.install.lock"
+flock -w 600 9 || die "another install into $TIDINGS_TOOLS has held its lock for 10 minutes"
+
 # Build dependency of tidings-kafka: rdkafka builds its bundled librdkafka with TLS (and
 # SASL/SCRAM) against the system OpenSSL, found through pkg-config. Debian packages, as
 # root; a no-op when present.
@@ -19,17 +24,12 @@ done
 if ((${#missing_debs[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     log "installing ${missing_debs[*]} (Debian) for tidings-kafka's librdkafka build"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}" >/dev/null \
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing_debs[@]}" >/dev/null \
       || die "apt-get install ${missing_debs[*]} failed"
   else
     warn "${missing_debs[*]} missing and not root: tidings-kafka will not build (Debian: apt-get install ${missing_debs[*]})"
   fi
 fi
-
-mkdir -p "$TIDINGS_TOOLS"
-# Two runs at once (say CI and a developer shell) must not pip into the same venv together.
-exec 9>"$TIDINGS_TOOLS/.install.lock"
-flock -w 600 9 || die "another install into $TIDINGS_TOOLS has held its lock for 10 minutes"
 
 MARKER="$VENV/.tidings-installed"   # the pinned list of the last good install
 if [[ -x $VENV/bin/python && "$(cat "$MARKER" 2>/dev/null)" == "${PY_PKGS[*]}" ]] \
