@@ -197,7 +197,7 @@ async fn round_trip_with_key_and_headers_in_order_per_key() {
         assert_eq!(ns, sorted, "orders of key `{key}` handled out of order");
     }
     let topic = format!("{run}.it.orders");
-    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-roundtrip"), &topic)).await.unwrap();
+    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-roundtrip"), &topic, 50)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,7 +222,7 @@ async fn a_handler_failing_twice_then_succeeding_is_retried_in_place_and_committ
         "order 0 handled once per attempt, order 1 only after it"
     );
     let topic = format!("{run}.it.flaky");
-    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-flaky"), &topic)).await.unwrap();
+    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-flaky"), &topic, 2)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,7 +245,7 @@ async fn a_handler_failing_forever_ends_in_the_dead_letter_topic_with_its_header
     let topic = format!("{run}.it.doomed");
     let (t, r) = (topic.clone(), run.clone());
     let dead = tokio::task::spawn_blocking(move || {
-        assert_all_committed(&format!("{r}-doomed"), &t);
+        assert_all_committed(&format!("{r}-doomed"), &t, 2);
         read_topic(&format!("{t}.dlq"), 1, WAIT)
     })
     .await
@@ -288,7 +288,7 @@ async fn a_non_json_payload_is_dead_lettered_at_once_and_the_partition_keeps_flo
     let topic = format!("{run}.it.strict");
     let (t, r) = (topic.clone(), run.clone());
     let dead = tokio::task::spawn_blocking(move || {
-        assert_all_committed(&format!("{r}-strict"), &t);
+        assert_all_committed(&format!("{r}-strict"), &t, 5);
         read_topic(&format!("{t}.dlq"), 1, WAIT)
     })
     .await
@@ -370,7 +370,9 @@ async fn two_instances_share_the_partitions_and_lose_nothing_across_a_rebalance(
         total - published as usize
     );
     let topic = format!("{run}.it.shared");
-    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-shared"), &topic)).await.unwrap();
+    tokio::task::spawn_blocking(move || assert_all_committed(&format!("{run}-shared"), &topic, published as usize))
+        .await
+        .unwrap();
 }
 
 /// Publishes to `it.shared`, 20 at a time, until `done` (bounded by [`WAIT`]).
