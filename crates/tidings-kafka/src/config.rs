@@ -117,8 +117,8 @@ pub struct KafkaConfig {
     /// (`max_buffered`, default 1000); it resumes at half of it.
     pub max_buffered: usize,
     /// `topic.metadata.refresh.interval.ms` (`metadata_refresh_ms`): how soon a
-    /// parameterized channel notices a new matching topic. librdkafka's default (5 min)
-    /// when unset.
+    /// parameterized channel notices a new matching topic. When unset: 5 s for pattern
+    /// subscriptions, librdkafka's default (5 min) otherwise.
     pub metadata_refresh: Option<Duration>,
     /// `message.timeout.ms` of the producer (`message_timeout_ms`, default 30 s): a
     /// publish fails after it rather than waiting forever for an unreachable broker.

@@ -65,6 +65,9 @@ pub const DLQ_ATTEMPTS: &str = "x-tidings-dlq-attempts";
 const MAX_REASON_BYTES: usize = 4096;
 /// Wait before delivering a message again whose dead-lettering failed.
 const DLQ_FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+/// Metadata refresh of pattern subscriptions unless configured: how soon a new
+/// matching topic is consumed.
+const PATTERN_METADATA_REFRESH: Duration = Duration::from_secs(5);
 /// How long one poll waits for a message: also the latency of a stop request.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 
@@ -669,7 +672,14 @@ pub(crate) fn subscribe(
         // librdkafka requires the heartbeat to be well under the session timeout.
         cc.set("heartbeat.interval.ms", (ms / 3).clamp(1, 3000).to_string());
     }
-    if let Some(refresh) = config.metadata_refresh {
+    // A pattern subscription finds new matching topics at each metadata refresh:
+    // librdkafka's 5 minutes is too slow for a channel like `orders.{region}.created`.
+    let refresh = match (config.metadata_refresh, &selector) {
+        (Some(r), _) => Some(r),
+        (None, TopicSelector::Pattern(_)) => Some(PATTERN_METADATA_REFRESH),
+        (None, TopicSelector::Topic(_)) => None,
+    };
+    if let Some(refresh) = refresh {
         cc.set("topic.metadata.refresh.interval.ms", refresh.as_millis().to_string());
     }
     let context = GroupContext { shared: shared.clone() };

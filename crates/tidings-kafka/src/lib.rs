@@ -107,6 +107,18 @@ impl Broker for KafkaBroker {
 
     fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>> {
         Box::pin(async move {
+            // A consumer subscribed to a topic that does not exist only notices it at
+            // its next metadata refresh (5 min by default): create it now, as a first
+            // publish would, so the group gets its partitions when it forms.
+            if let topic::TopicSelector::Topic(t) = topic::selector(&self.config.topic_prefix, &spec.address)? {
+                let producer = self.producer.clone();
+                let name = t.clone();
+                let touched = tokio::task::spawn_blocking(move || producer.touch_topic(&name, CONNECT_TIMEOUT)).await;
+                if let Ok(Err(why)) = touched {
+                    tracing::warn!(server = %self.name, topic = %t, why = %why,
+                        "topic not available yet; the consumer gets it once it exists");
+                }
+            }
             let (subscription, handle) = consumer::subscribe(&self.name, &self.config, self.producer.clone(), &spec)?;
             self.consumers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
             Ok(Box::new(subscription) as Box<dyn Subscription>)

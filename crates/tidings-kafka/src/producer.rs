@@ -67,6 +67,21 @@ impl KafkaProducer {
         self.inner.client().fetch_metadata(None, timeout).map(|_| ())
     }
 
+    /// Asks for the metadata of `topic`, which creates it where the cluster creates
+    /// topics on first use (as a first publish would). `Ok(partitions)` when it exists.
+    /// Blocking.
+    pub(crate) fn touch_topic(&self, topic: &str, timeout: Duration) -> Result<usize, String> {
+        let md = self.inner.client().fetch_metadata(Some(topic), timeout).map_err(|e| e.to_string())?;
+        match md.topics().iter().find(|t| t.name() == topic) {
+            Some(t) => match t.error() {
+                Some(e) => Err(format!("{e:?}")),
+                None if t.partitions().is_empty() => Err("no partitions yet".into()),
+                None => Ok(t.partitions().len()),
+            },
+            None => Err("not in the metadata".into()),
+        }
+    }
+
     /// Waits (bounded) for messages still queued locally.
     pub(crate) fn flush(&self, timeout: Duration) {
         if let Err(e) = self.inner.flush(timeout) {

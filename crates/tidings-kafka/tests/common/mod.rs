@@ -32,11 +32,11 @@ pub fn run_id(test: &str) -> String {
 }
 
 /// The server URL of one test run: topics and groups prefixed with the run id, a short
-/// session timeout (a first join takes about half of it), quick topic discovery.
+/// session timeout (a first join takes about half of it), quick commits.
 pub fn url(run: &str) -> String {
     format!(
         "kafka://{BOOTSTRAP}?topic_prefix={run}.&group_prefix={run}-&session_timeout_ms=6000\
-         &metadata_refresh_ms=1000&commit_interval_ms=50&client_id={run}"
+         &commit_interval_ms=50&client_id={run}"
     )
 }
 
