@@ -81,4 +81,6 @@ else
   echo "all steps passed"
 fi
 echo "tests: $PASSED passed, $FAILED_TESTS failed"
+# .ci/run repeats this line last, after its own cleanup output.
+if [[ -n ${TIDINGS_TEST_SUMMARY:-} ]]; then echo "tests: $PASSED passed, $FAILED_TESTS failed" >"$TIDINGS_TEST_SUMMARY"; fi
 ((${#FAILED[@]} == 0))

@@ -13,6 +13,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -155,11 +156,26 @@ fn spawn_err(program: &str, hint: &str, source: io::Error) -> Error {
     }
 }
 
-/// The workspace root. Fixed at compile time from this crate's location (`<root>/xtask`),
-/// so it is right whatever the current directory of `cargo xtask` or of a test is.
+/// The workspace root (`<root>/xtask` is this crate).
+///
+/// Taken from the `CARGO_MANIFEST_DIR` that `cargo run` and `cargo test` set at run time
+/// (`<root>/xtask` or `<root>/tests`), so it is right whatever the current directory is.
+/// The compile-time value is only the fallback (a binary run without cargo): a target dir
+/// shared by two checkouts can hand one checkout an xtask built in the other.
 pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().unwrap_or(here).to_path_buf()
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let is_root = |dir: &Path| dir.join("xtask").join("Cargo.toml").is_file();
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .and_then(|dir| dir.parent().map(Path::to_path_buf))
+            .filter(|dir| is_root(dir))
+            .unwrap_or_else(|| {
+                let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+                here.parent().unwrap_or(here).to_path_buf()
+            })
+    })
+    .clone()
 }
 
 /// `docs/asyncapi/`: the published documents, one `<bin>.yaml` per service binary.
