@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables used by the scripts that source this
 # Shared by install.sh, start.sh and stop.sh (sourced, not run).
 #
 # TIDINGS_TOOLS    where tools are installed (default ~/.cache/tidings-tools); survives runs
