@@ -1,0 +1,4 @@
+//! # tidings-sqs
+//!
+//! The Amazon SQS broker of tidings.
+#![warn(missing_docs)]
