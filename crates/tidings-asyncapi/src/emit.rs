@@ -20,7 +20,12 @@
 //!   has no parameters (a template names no concrete topic or queue).
 //! - `operations`: keyed by id; messages reference the channel's messages, as 3.0
 //!   requires; a consumer group becomes `x-tidings-group` plus, by protocol, the kafka
-//!   `groupId` or nats `queue` operation binding; a reply references its channel.
+//!   `groupId` or nats `queue` operation binding; on a channel of one Kafka server every
+//!   operation's kafka binding has that server's `clientId`; a reply references its
+//!   channel.
+//! - Kafka dead letters: every consumer on a Kafka channel gets a send operation
+//!   `<id>_dlq` on the channel `<address>.dlq` (same message), where the Kafka broker
+//!   publishes what the consumer rejects.
 //! - `components/messages`: keyed by message name, with `x-eventcatalog-message-type`
 //!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
@@ -37,7 +42,7 @@ use crate::model::{
     Bindings, Channel, Components, Document, Info, Message, Operation, OperationAction,
     OperationReply, Parameter, RefOr, Reference, Server,
 };
-use crate::protocol::{binding_protocol, server_for_url};
+use crate::protocol::{binding_protocol, kafka_client_id, query_option, server_for_url};
 use crate::schema::{self, component_name};
 
 /// The content type messages have unless they say otherwise.
@@ -64,6 +69,8 @@ const NATS_QUEUE_MAX: usize = 255;
 pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     let mut problems = Vec::new();
     let servers = collect_servers(desc, &mut problems);
+    let with_dead_letters = add_dead_letter_operations(desc, &servers);
+    let desc = &with_dead_letters;
     let messages = collect_messages(desc, &mut problems);
     let (component_messages, schemas) = build_messages(&messages, &mut problems);
     let operations = collect_operations(desc, &messages, &mut problems);
@@ -363,6 +370,85 @@ struct ChannelPlan {
     /// Binding key (`kafka`, `nats`, ...) of the protocol the channel is on, when it
     /// is on exactly one.
     protocol: Option<&'static str>,
+    /// The Kafka `client.id` of the one Kafka server the channel is on.
+    kafka_client_id: Option<String>,
+}
+
+/// The binding protocol of channels not routed to one server: the single binding
+/// protocol of all real servers, if they agree.
+fn shared_protocol(servers: &Servers) -> Option<&'static str> {
+    let real_protocols: BTreeSet<Option<&'static str>> = servers
+        .values()
+        .flatten()
+        .map(|server| binding_protocol(&server.protocol))
+        .collect();
+    match real_protocols.len() {
+        1 => real_protocols.into_iter().next().flatten(),
+        _ => None,
+    }
+}
+
+/// Suffix of a Kafka dead-letter topic: the Kafka broker publishes a message a consumer
+/// rejected to `<topic>.dlq`.
+pub const DEAD_LETTER_SUFFIX: &str = ".dlq";
+
+/// `desc` plus, for every consumer on a Kafka channel, the send operation of its
+/// dead-letter topic (`<id>_dlq` on `<address>.dlq`, same message), routed like the
+/// consumed channel.
+fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> ServiceDescription {
+    let mut out = desc.clone();
+    let shared = shared_protocol(servers);
+    for operation in desc.operations.iter().filter(|o| o.action == Action::Receive) {
+        let routed = desc
+            .channels
+            .iter()
+            .filter(|c| c.address == operation.channel)
+            .find_map(|c| c.server.as_deref());
+        let protocol = match routed {
+            Some(server) => servers
+                .get(server)
+                .and_then(Option::as_ref)
+                .and_then(|s| binding_protocol(&s.protocol)),
+            None => shared,
+        };
+        if protocol != Some("kafka") {
+            continue;
+        }
+        let address = format!("{}{DEAD_LETTER_SUFFIX}", operation.channel);
+        let parameters = desc
+            .channels
+            .iter()
+            .find(|c| c.address == operation.channel)
+            .map(|c| c.parameters.clone())
+            .unwrap_or_default();
+        let channel = ChannelDescription {
+            address: address.clone(),
+            description: Some(format!(
+                "Dead letters of `{}`: messages a consumer rejected (its handler failed on every \
+                 attempt, or the payload did not decode), with headers `x-tidings-dlq-reason`, \
+                 `x-tidings-dlq-topic`, `x-tidings-dlq-partition`, `x-tidings-dlq-offset` and \
+                 `x-tidings-dlq-attempts`.",
+                operation.channel
+            )),
+            server: routed.map(str::to_owned),
+            parameters,
+        };
+        if !out.channels.contains(&channel) {
+            out.channels.push(channel);
+        }
+        out.operations.push(OperationDescription {
+            id: format!("{}_dlq", operation.id),
+            action: Action::Send,
+            channel: address,
+            message: operation.message.clone(),
+            summary: Some(format!("Publishes what `{}` rejects to its dead-letter topic.", operation.id)),
+            description: None,
+            group: None,
+            reply: None,
+            source: operation.source.clone(),
+        });
+    }
+    out
 }
 
 /// Channels by address.
@@ -402,17 +488,28 @@ fn plan_channels(
         }
     }
 
-    // The protocol of channels not routed to one server: the single binding protocol
-    // of all real servers, if they agree.
-    let real_protocols: BTreeSet<Option<&'static str>> = servers
-        .values()
-        .flatten()
-        .map(|server| binding_protocol(&server.protocol))
-        .collect();
-    let shared_protocol = match real_protocols.len() {
-        1 => real_protocols.into_iter().next().flatten(),
+    let shared_protocol = shared_protocol(servers);
+    // The server of channels not routed to one: the only real server, if there is one.
+    let mut real_servers = servers.iter().filter(|(_, server)| server.is_some());
+    let only_server = match (real_servers.next(), real_servers.next()) {
+        (Some((name, _)), None) => Some(name.clone()),
         _ => None,
     };
+    // Kafka servers' topic prefixes (`kafka://...?topic_prefix=staging.`), when set.
+    let topic_prefixes: BTreeMap<&str, String> = desc
+        .servers
+        .iter()
+        .filter(|server| kafka_client_id(&server.name, &server.url).is_some())
+        .filter_map(|server| {
+            let prefix = query_option(&server.url, "topic_prefix").filter(|p| !p.is_empty())?;
+            Some((server.name.as_str(), prefix))
+        })
+        .collect();
+    let client_ids: BTreeMap<&str, String> = desc
+        .servers
+        .iter()
+        .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?)))
+        .collect();
 
     let mut ids: BTreeMap<String, &str> = BTreeMap::new();
     let mut plans = BTreeMap::new();
@@ -449,6 +546,7 @@ fn plan_channels(
             ..Channel::default()
         };
         let mut protocol = shared_protocol;
+        let mut server_name = only_server.clone();
         if let Some(extra) = described.get(address) {
             channel.description = extra.description.clone();
             for parameter in extra.parameters.keys() {
@@ -470,6 +568,7 @@ fn plan_channels(
                             .servers
                             .push(Reference::new(format!("#/servers/{server}")));
                         protocol = binding_protocol(&real.protocol);
+                        server_name = Some(server.clone());
                     }
                     Some(None) => {
                         // In-process (or broken, already reported): no `$ref` possible.
@@ -477,6 +576,7 @@ fn plan_channels(
                             .extensions
                             .insert(SERVER_EXTENSION.to_owned(), Value::String(server.clone()));
                         protocol = None;
+                        server_name = None;
                     }
                 }
             }
@@ -496,8 +596,18 @@ fn plan_channels(
             })
             .collect();
         // A templated address is no concrete topic or queue name, so it gets no binding.
+        // A Kafka server with a `topic_prefix` puts the channel on `<prefix><address>`;
+        // when the channel's server is unknown and some server has a prefix, the topic
+        // is unknown too.
+        let topic = match (protocol, server_name.as_deref()) {
+            (Some("kafka"), Some(name)) => {
+                Some(format!("{}{address}", topic_prefixes.get(name).map(String::as_str).unwrap_or_default()))
+            }
+            (Some("kafka"), None) if !topic_prefixes.is_empty() => None,
+            _ => Some(address.to_owned()),
+        };
         if parameters.is_empty() {
-            if let Some(binding) = protocol.and_then(|p| channel_binding(p, address)) {
+            if let Some(binding) = protocol.zip(topic).and_then(|(p, topic)| channel_binding(p, &topic)) {
                 channel.bindings = Some(RefOr::Item(binding));
             }
         }
@@ -507,6 +617,9 @@ fn plan_channels(
                 id,
                 channel,
                 protocol,
+                kafka_client_id: server_name
+                    .and_then(|name| client_ids.get(name.as_str()).cloned())
+                    .filter(|_| protocol == Some("kafka")),
             },
         );
     }
@@ -577,14 +690,22 @@ fn channel_binding(protocol: &str, address: &str) -> Option<Bindings> {
     Some(Bindings::from([(protocol.to_owned(), binding)]))
 }
 
-/// The operation binding carrying a consumer group, for protocols that have one.
-fn group_binding(protocol: &str, group: &str) -> Option<Bindings> {
-    let binding = match protocol {
-        "kafka" => json!({
-            "groupId": {"type": "string", "enum": [group]},
-            "bindingVersion": "0.5.0",
-        }),
-        "nats" => json!({"queue": group, "bindingVersion": "0.1.0"}),
+/// The operation binding: the consumer group (kafka `groupId`, nats `queue`) and the
+/// Kafka `clientId`, for protocols that have them.
+fn operation_binding(protocol: &str, group: Option<&str>, kafka_client_id: Option<&str>) -> Option<Bindings> {
+    let binding = match (protocol, group) {
+        ("kafka", _) if group.is_some() || kafka_client_id.is_some() => {
+            let mut binding = serde_json::Map::new();
+            if let Some(group) = group {
+                binding.insert("groupId".into(), json!({"type": "string", "enum": [group]}));
+            }
+            if let Some(client_id) = kafka_client_id {
+                binding.insert("clientId".into(), json!({"type": "string", "enum": [client_id]}));
+            }
+            binding.insert("bindingVersion".into(), json!("0.5.0"));
+            Value::Object(binding)
+        }
+        ("nats", Some(group)) => json!({"queue": group, "bindingVersion": "0.1.0"}),
         _ => return None,
     };
     Some(Bindings::from([(protocol.to_owned(), binding)]))
@@ -623,7 +744,8 @@ fn build_operations(
             reply: None,
             extensions: Default::default(),
         };
-        if let Some(group) = desc.group.as_ref().filter(|_| desc.action == Action::Receive) {
+        let group = desc.group.as_ref().filter(|_| desc.action == Action::Receive);
+        if let Some(group) = group {
             operation
                 .extensions
                 .insert(GROUP_EXTENSION.to_owned(), Value::String(group.clone()));
@@ -635,11 +757,13 @@ fn build_operations(
                     reason: format!("NATS queue groups are at most {NATS_QUEUE_MAX} characters"),
                 });
             }
-            operation.bindings = plan
-                .protocol
-                .and_then(|protocol| group_binding(protocol, group))
-                .map(RefOr::Item);
         }
+        operation.bindings = plan
+            .protocol
+            .and_then(|protocol| {
+                operation_binding(protocol, group.map(String::as_str), plan.kafka_client_id.as_deref())
+            })
+            .map(RefOr::Item);
         if let Some(reply) = &desc.reply {
             if let Some(reply_plan) = channels.get(&reply.channel) {
                 operation.reply = Some(RefOr::Item(OperationReply {

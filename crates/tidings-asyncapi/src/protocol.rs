@@ -152,6 +152,19 @@ pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> 
         Some(at) => rest.split_at(at),
         None => (rest, ""),
     };
+    // The one query option a document shows: the Kafka version the cluster runs, which
+    // the client negotiates and cannot know beforehand.
+    let mut protocol_version = info.protocol_version.map(str::to_owned);
+    if info.protocol.starts_with("kafka") {
+        if let Some(version) = query_option(url, "protocol_version") {
+            let valid = !version.is_empty()
+                && version.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+            if !valid {
+                return Err(invalid("`protocol_version` must be a version like `3.7` or `3.7.0`"));
+            }
+            protocol_version = Some(version);
+        }
+    }
     // An `@` only after `?` or `#` most likely ends a password holding an unescaped `?`
     // or `#`; parsing on would turn the start of that password into the host.
     if tail.contains('@') && !rest.contains('@') {
@@ -202,10 +215,32 @@ pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> 
     Ok(Some(Server {
         host: hosts.join(","),
         protocol: info.protocol.to_owned(),
-        protocol_version: info.protocol_version.map(str::to_owned),
+        protocol_version,
         pathname,
         ..Server::default()
     }))
+}
+
+/// The value of query option `key` in `url` (`?key=value&...`), when present. Only for
+/// options known not to be secret: callers name them one by one.
+pub fn query_option(url: &str, key: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| match pair.split_once('=') {
+        Some((k, v)) if k == key => Some(v.to_owned()),
+        _ => None,
+    })
+}
+
+/// The Kafka `client.id` of the server `name` at `url`: its `client_id` query option, or
+/// `tidings-<name>` as the Kafka broker uses by default. `None` for non-Kafka URLs.
+pub fn kafka_client_id(name: &str, url: &str) -> Option<String> {
+    let (scheme, _) = split_scheme(url)?;
+    let info = scheme_info(&scheme.to_ascii_lowercase())?;
+    if binding_protocol(info.protocol) != Some("kafka") {
+        return None;
+    }
+    Some(query_option(url, "client_id").filter(|c| !c.is_empty()).unwrap_or_else(|| format!("tidings-{name}")))
 }
 
 /// `(scheme, rest)` of `scheme://rest`.
@@ -259,6 +294,22 @@ mod tests {
         assert_eq!(server("kafka+ssl://b:9093").protocol, "kafka-secure");
         assert_eq!(server("kafka+sasl://u:p@b:9093").protocol, "kafka-secure");
         assert_eq!(server("KAFKA+SSL://b:9093").protocol, "kafka-secure");
+    }
+
+    #[test]
+    fn kafka_protocol_version_and_client_id_from_the_query() {
+        let s = server("kafka://b:9092?client_id=orders&protocol_version=3.7");
+        assert_eq!(s.protocol_version.as_deref(), Some("3.7"));
+        assert_eq!(server("kafka://b:9092").protocol_version, None);
+        for bad in ["kafka://b:9092?protocol_version=", "kafka://b:9092?protocol_version=3.x", "kafka://b:9092?protocol_version=3..7"] {
+            assert!(server_for_url("s", bad).is_err(), "{bad}");
+        }
+        // Other schemes ignore it.
+        assert_eq!(server("amqp://r:5672?protocol_version=1").protocol_version.as_deref(), Some("0.9.1"));
+        assert_eq!(kafka_client_id("events", "kafka://b:9092?client_id=orders").as_deref(), Some("orders"));
+        assert_eq!(kafka_client_id("events", "kafka+ssl://b:9093").as_deref(), Some("tidings-events"));
+        assert_eq!(kafka_client_id("events", "nats://n:4222"), None);
+        assert_eq!(query_option("kafka://b?x=1&y=2#f", "y").as_deref(), Some("2"));
     }
 
     #[test]

@@ -692,6 +692,51 @@ fn bindings_follow_the_only_protocol() {
 }
 
 #[test]
+fn kafka_servers_show_version_client_id_topic_prefix_and_dead_letters() {
+    let mut desc = small();
+    desc.operations[0].group = Some("workers".into());
+    desc.operations.push(operation("ping", Action::Send, "pings", "Ping"));
+    desc.servers = vec![server(
+        "k",
+        "kafka://k:9092?client_id=pinger&topic_prefix=staging.&protocol_version=3.7&session_timeout_ms=6000",
+    )];
+    let doc = emitted(&desc);
+    assert_eq!(doc["servers"]["k"], json!({"host": "k:9092", "protocol": "kafka", "protocolVersion": "3.7"}));
+    assert_eq!(
+        doc["channels"]["pings"]["bindings"],
+        json!({"kafka": {"topic": "staging.pings", "bindingVersion": "0.5.0"}})
+    );
+    let client = json!({"type": "string", "enum": ["pinger"]});
+    assert_eq!(
+        doc["operations"]["pong"]["bindings"],
+        json!({"kafka": {"groupId": {"type": "string", "enum": ["workers"]}, "clientId": client, "bindingVersion": "0.5.0"}})
+    );
+    assert_eq!(doc["operations"]["ping"]["bindings"], json!({"kafka": {"clientId": client, "bindingVersion": "0.5.0"}}));
+    // The consumer's dead-letter topic: a channel with its send operation.
+    let dlq = &doc["channels"]["pings.dlq"];
+    assert_eq!(dlq["address"], json!("pings.dlq"));
+    assert_eq!(dlq["bindings"], json!({"kafka": {"topic": "staging.pings.dlq", "bindingVersion": "0.5.0"}}));
+    assert!(dlq["description"].as_str().unwrap().contains("x-tidings-dlq-reason"));
+    assert_eq!(doc["operations"]["pong_dlq"]["action"], json!("send"));
+    assert_eq!(doc["operations"]["pong_dlq"]["channel"], json!({"$ref": "#/channels/pings.dlq"}));
+    assert!(doc["operations"].get("ping_dlq").is_none(), "producers reject nothing");
+    fixtures::dump("protocol-kafka", &emit(&desc).expect("valid"));
+
+    // Two Kafka servers with different prefixes and a channel on neither in particular:
+    // its topic is unknown, so no channel binding (and no clientId).
+    desc.servers.push(server("other", "kafka://o:9092"));
+    let doc = emitted(&desc);
+    assert!(doc["channels"]["pings"].get("bindings").is_none(), "{}", doc["channels"]["pings"]);
+    assert!(doc["operations"]["pong"]["bindings"]["kafka"].get("clientId").is_none());
+    assert!(doc["channels"].get("pings.dlq").is_some(), "still a Kafka consumer");
+
+    // Not on Kafka: no dead-letter channel.
+    desc.servers = vec![server("n", "nats://n:4222")];
+    let doc = emitted(&desc);
+    assert!(doc["channels"].get("pings.dlq").is_none() && doc["operations"].get("pong_dlq").is_none());
+}
+
+#[test]
 fn every_protocol_document_validates_in_the_dump() {
     // Documents for the official parser: one per protocol family.
     for (name, url) in [

@@ -169,8 +169,26 @@ fn multi_protocol_bindings() {
     );
     assert_eq!(
         operations["accept"]["bindings"],
-        json!({"kafka": {"groupId": {"type": "string", "enum": ["fulfilment"]}, "bindingVersion": "0.5.0"}})
+        json!({"kafka": {
+            "groupId": {"type": "string", "enum": ["fulfilment"]},
+            "clientId": {"type": "string", "enum": ["tidings-events"]},
+            "bindingVersion": "0.5.0",
+        }})
     );
+    // What `accept` rejects goes to the dead-letter topic of its Kafka channel.
+    assert_eq!(
+        channels["orders.created.dlq"]["bindings"],
+        json!({"kafka": {"topic": "orders.created.dlq", "bindingVersion": "0.5.0"}})
+    );
+    assert_eq!(channels["orders.created.dlq"]["servers"], json!([{"$ref": "#/servers/events"}]));
+    assert_eq!(operations["accept_dlq"]["action"], json!("send"));
+    assert_eq!(
+        operations["accept_dlq"]["messages"],
+        json!([{"$ref": "#/channels/orders.created.dlq/messages/OrderCreated"}])
+    );
+    // Not on Kafka: no dead-letter channel.
+    assert!(operations.get("cancel_dlq").is_none() && operations.get("rebuild_dlq").is_none());
+    assert!(channels.get("orders.region.cancel.dlq").is_none());
     assert_eq!(
         operations["accept"]["reply"],
         json!({

@@ -188,7 +188,8 @@ impl fmt::Debug for KafkaConfig {
 }
 
 const OPTIONS: &str = "client_id, topic_prefix, group_prefix, auto_offset_reset, session_timeout_ms, \
-                       commit_interval_ms, commit_batch, max_buffered, metadata_refresh_ms, message_timeout_ms, revoke_wait_ms";
+                       commit_interval_ms, commit_batch, max_buffered, metadata_refresh_ms, message_timeout_ms, revoke_wait_ms, \
+                       protocol_version";
 
 impl KafkaConfig {
     /// Reads a `kafka://host:port[,host:port][?option=value&...]` URL for the server
@@ -296,6 +297,13 @@ impl KafkaConfig {
                 "metadata_refresh_ms" => config.metadata_refresh = Some(millis(key, value)?),
                 "message_timeout_ms" => config.message_timeout = millis(key, value)?,
                 "revoke_wait_ms" => config.revoke_wait = millis(key, value)?,
+                // For the document only (the server's `protocolVersion`): the client
+                // negotiates the protocol with the cluster.
+                "protocol_version" => {
+                    if value.is_empty() || !value.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+                        return Err(bad(format!("`protocol_version` must be a version like `3.7`, not `{value}`")));
+                    }
+                }
                 _ => return Err(bad(format!("unknown option `{key}` (known: {OPTIONS})"))),
             }
         }
@@ -413,7 +421,7 @@ mod tests {
         let c = parse(
             "kafka://b:9092?client_id=orders&topic_prefix=t1.&group_prefix=g1-&auto_offset_reset=latest\
              &session_timeout_ms=6000&commit_interval_ms=50&commit_batch=10&max_buffered=20\
-             &metadata_refresh_ms=1000&message_timeout_ms=5000&revoke_wait_ms=200",
+             &metadata_refresh_ms=1000&message_timeout_ms=5000&revoke_wait_ms=200&protocol_version=3.7",
             &[],
         )
         .unwrap();
@@ -438,6 +446,7 @@ mod tests {
             "kafka://b:9092?session_timeout_ms=soon",
             "kafka://b:9092?commit_batch=0",
             "kafka://b:9092?auto_offset_reset=middle",
+            "kafka://b:9092?protocol_version=three",
             "kafka://b:9092?topic_prefix=a/b",
             "nats://b:4222",
             "b:9092",

@@ -235,7 +235,8 @@ impl Shared {
         let mut commits = Vec::new();
         for tp in &revoked {
             if let Some(p) = st.partitions.remove(tp) {
-                if let Some(next) = p.settled_next.filter(|n| p.committed != Some(*n)) {
+                // Even when already sent: an asynchronous commit may still fail.
+                if let Some(next) = p.settled_next {
                     commits.push((tp.clone(), next));
                 }
             }
@@ -405,13 +406,14 @@ impl Shared {
         }
     }
 
-    /// Offsets to commit now, marked as sent.
-    fn take_commits(&self) -> Vec<(Tp, i64)> {
+    /// Offsets to commit now, marked as sent; with `all`, those already sent too (a
+    /// final commit must not count on an asynchronous one still under way).
+    fn take_commits(&self, all: bool) -> Vec<(Tp, i64)> {
         let mut st = self.lock();
         st.uncommitted = 0;
         let mut out = Vec::new();
         for (tp, p) in st.partitions.iter_mut() {
-            if let Some(next) = p.settled_next.filter(|n| p.committed != Some(*n)) {
+            if let Some(next) = p.settled_next.filter(|n| all || p.committed != Some(*n)) {
                 p.committed = Some(next);
                 out.push((tp.clone(), next));
             }
@@ -768,7 +770,7 @@ impl PollLoop {
     }
 
     fn commit(&self, mode: CommitMode) {
-        let commits = self.shared.take_commits();
+        let commits = self.shared.take_commits(matches!(mode, CommitMode::Sync));
         if commits.is_empty() {
             return;
         }
