@@ -387,3 +387,70 @@ async fn wait_for_async_publishing(ctx: &Context, published: &mut u32, done: imp
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Runs the official AsyncAPI parser (`tests/asyncapi-parser`) over `file`. Fails when
+/// Node.js is missing, unless `TIDINGS_SKIP_NODE=1` (then `false`: not run).
+fn official_parser_accepts(file: &std::path::Path) -> bool {
+    let harness = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/asyncapi-parser");
+    let output = match std::process::Command::new("node").arg(harness.join("validate.mjs")).arg(file).output() {
+        Ok(output) => output,
+        Err(e) if std::env::var("TIDINGS_SKIP_NODE").as_deref() == Ok("1") => {
+            eprintln!("SKIPPED the official parser (TIDINGS_SKIP_NODE=1): node: {e}");
+            return false;
+        }
+        Err(e) => panic!("node: {e}: the official AsyncAPI parser needs Node.js 20 (or set TIDINGS_SKIP_NODE=1)"),
+    };
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && text.lines().any(|l| l == "1 valid, 0 invalid"),
+        "the official AsyncAPI parser rejected {} (run `npm ci --ignore-scripts` in tests/asyncapi-parser first):\n{text}",
+        file.display()
+    );
+    true
+}
+
+#[test]
+fn the_document_of_a_kafka_service_shows_its_bindings_and_passes_the_official_parser() {
+    // No broker needed: the document touches none.
+    let url = "kafka://127.0.0.1:9092?client_id=it-service&protocol_version=3.7";
+    let doc = tidings::app!().ignore_env().args(TidingsArgs::default()).server("default", url).asyncapi().unwrap();
+    let yaml = doc.to_yaml();
+    let v: serde_json::Value = serde_json::from_str(&doc.to_json()).unwrap();
+    assert_eq!(
+        v["servers"]["default"],
+        serde_json::json!({"host": "127.0.0.1:9092", "protocol": "kafka", "protocolVersion": "3.7"})
+    );
+    assert_eq!(
+        v["channels"]["it.orders"]["bindings"],
+        serde_json::json!({"kafka": {"topic": "it.orders", "bindingVersion": "0.5.0"}})
+    );
+    assert_eq!(
+        v["operations"]["roundtrip"]["bindings"],
+        serde_json::json!({"kafka": {
+            "groupId": {"type": "string", "enum": ["roundtrip"]},
+            "clientId": {"type": "string", "enum": ["it-service"]},
+            "bindingVersion": "0.5.0",
+        }})
+    );
+    assert_eq!(
+        v["operations"]["orders"]["bindings"],
+        serde_json::json!({"kafka": {"clientId": {"type": "string", "enum": ["it-service"]}, "bindingVersion": "0.5.0"}}),
+        "the producer"
+    );
+    // Every consumer's dead-letter topic, parameterized ones included.
+    for (op, channel) in [("roundtrip_dlq", "it.orders.dlq"), ("doomed_dlq", "it.doomed.dlq"), ("regional_dlq", "it.region.orders.dlq")] {
+        assert_eq!(v["operations"][op]["action"], "send", "{op}");
+        assert_eq!(v["operations"][op]["channel"]["$ref"], format!("#/channels/{channel}"), "{op}");
+    }
+    assert_eq!(v["channels"]["it.region.orders.dlq"]["address"], "it.{region}.orders.dlq");
+    assert_eq!(
+        v["channels"]["it.doomed.dlq"]["bindings"],
+        serde_json::json!({"kafka": {"topic": "it.doomed.dlq", "bindingVersion": "0.5.0"}})
+    );
+    let dir = std::env::temp_dir().join(format!("tidings-kafka-doc-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("kafka-service.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    official_parser_accepts(&file);
+    let _ = std::fs::remove_dir_all(&dir);
+}
