@@ -6,7 +6,10 @@ use std::fmt;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong in tidings, each naming what and where.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same sentence as `Display` plus its causes, because `main`
+/// returning `Err` prints `Debug`, and a service's last words should be readable.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A payload could not be decoded into the message type the consumer expects.
@@ -63,6 +66,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            write!(f, "\n  caused by: {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
 }
 
 impl Error {

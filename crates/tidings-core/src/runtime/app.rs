@@ -354,8 +354,11 @@ impl App {
     /// Runs the service: answers `--asyncapi`, starts, waits for SIGINT or SIGTERM,
     /// then shuts down gracefully.
     pub async fn run(self) -> Result<(), Error> {
+        // Listen before starting: a signal that arrives while consumers start must
+        // still mean "stop gracefully", not the default "die now".
+        let signals = Signals::listen()?;
         let running = self.start().await?;
-        wait_for_signal().await;
+        signals.recv().await;
         tracing::info!("shutdown signal received; finishing in-flight handlers");
         running.shutdown().await
     }
@@ -367,35 +370,52 @@ impl App {
         F: FnOnce(Context) -> Fut,
         Fut: std::future::Future<Output = Result<(), Error>>,
     {
+        let signals = Signals::listen()?;
         let running = self.start().await?;
         let result = tokio::select! {
             r = task(running.context()) => r,
-            _ = wait_for_signal() => { tracing::info!("shutdown signal received"); Ok(()) }
+            _ = signals.recv() => { tracing::info!("shutdown signal received"); Ok(()) }
         };
         let stopped = running.shutdown().await;
         result.and(stopped)
     }
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, listened to from creation on.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Result<Self, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let io = |source| Error::Io { context: "installing the signal handlers".into(), source };
+            Ok(Signals { term: signal(SignalKind::terminate()).map_err(io)?, int: signal(SignalKind::interrupt()).map_err(io)? })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    #[allow(unused_mut)]
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
