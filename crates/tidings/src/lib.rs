@@ -41,6 +41,10 @@ pub use tidings_asyncapi as asyncapi;
 #[cfg(feature = "kafka")]
 pub use tidings_kafka as kafka;
 
+/// The SQS broker (`sqs://`), with the `sqs` feature.
+#[cfg(feature = "sqs")]
+pub use tidings_sqs as sqs;
+
 /// What a service module needs: `use tidings::prelude::*;`.
 pub mod prelude {
     pub use schemars::JsonSchema;
@@ -81,5 +85,7 @@ pub mod __private {
     pub fn link_brokers() {
         #[cfg(feature = "kafka")]
         ::std::hint::black_box(tidings_kafka::link());
+        #[cfg(feature = "sqs")]
+        ::std::hint::black_box(tidings_sqs::link());
     }
 }
