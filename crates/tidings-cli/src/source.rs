@@ -1,0 +1,529 @@
+//! Reading a document: YAML or JSON text -> [`serde_json::Value`], plus a [`PositionIndex`]
+//! that maps JSON pointers back to line and column in the text.
+//!
+//! The value comes from `serde_json` (JSON) or `serde_yaml_ng` (YAML); neither keeps spans,
+//! so the index is built separately from `saphyr-parser`'s events, which carry them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use saphyr_parser::{Event, Parser};
+use serde_json::{Map, Value};
+
+/// A 1-based line and column in a source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Why a file could not be used as a document at all (exit code 2).
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// Where in the file, when the parser said.
+    pub position: Option<Position>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "{}:{}: {}", self.file, p, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The syntax a document was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// JSON.
+    Json,
+    /// YAML (1.2; JSON is a subset, but we read `.json` files with a JSON parser).
+    Yaml,
+}
+
+/// A loaded document: its text, its value and where each of its nodes is.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file as the user named it (used in messages).
+    pub name: String,
+    /// The file's path (for resolving relative `$ref`s).
+    pub path: PathBuf,
+    /// The syntax it was read with.
+    pub syntax: Syntax,
+    /// The document.
+    pub value: Value,
+    /// JSON pointer -> position.
+    pub index: PositionIndex,
+}
+
+/// Largest document read, so a mistaken argument (a disk image) fails fast instead of
+/// exhausting memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Source {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Source, LoadError> {
+        let name = path.display().to_string();
+        let fail = |message: String| LoadError {
+            file: name.clone(),
+            position: None,
+            message,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        if meta.is_dir() {
+            return Err(fail("is a directory, not a document".into()));
+        }
+        if meta.len() > MAX_DOCUMENT_BYTES {
+            return Err(fail(format!(
+                "is {} bytes; documents larger than {MAX_DOCUMENT_BYTES} bytes are refused",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Source::parse(&name, path, &text)
+    }
+
+    /// Parses `text`, named `name` in messages; `path` anchors relative references.
+    pub fn parse(name: &str, path: &Path, text: &str) -> Result<Source, LoadError> {
+        let syntax = guess_syntax(path, text);
+        let value = match syntax {
+            Syntax::Json => parse_json(name, text)?,
+            Syntax::Yaml => parse_yaml(name, text)?,
+        };
+        Ok(Source {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            syntax,
+            value,
+            index: PositionIndex::build(text),
+        })
+    }
+
+    /// The position of `pointer`, or of its nearest ancestor that has one.
+    pub fn position(&self, pointer: &str) -> Option<Position> {
+        self.index.find(pointer)
+    }
+}
+
+/// `.json` files, and text starting with `{` or `[`, are JSON; the rest YAML.
+fn guess_syntax(path: &Path, text: &str) -> Syntax {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("json") => Syntax::Json,
+        Some("yaml") | Some("yml") => Syntax::Yaml,
+        _ => match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
+            Some('{') | Some('[') => Syntax::Json,
+            _ => Syntax::Yaml,
+        },
+    }
+}
+
+fn parse_json(name: &str, text: &str) -> Result<Value, LoadError> {
+    serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| LoadError {
+        file: name.to_owned(),
+        position: (e.line() > 0).then(|| Position {
+            line: e.line(),
+            column: e.column().max(1),
+        }),
+        message: format!("not valid JSON: {}", strip_location(&e.to_string())),
+    })
+}
+
+fn parse_yaml(name: &str, text: &str) -> Result<Value, LoadError> {
+    let fail = |position: Option<Position>, message: String| LoadError {
+        file: name.to_owned(),
+        position,
+        message,
+    };
+    // Deep nesting overflows recursive parsers; refuse it before serde_yaml_ng recurses.
+    if let Some(position) = too_deep(text) {
+        return Err(fail(
+            Some(position),
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    // Straight into a JSON value: duplicate keys keep the last (the index reports them),
+    // as JSON parsers do.
+    let direct = serde_yaml_ng::from_str::<Value>(text);
+    let value = match direct {
+        Ok(v) => v,
+        Err(e) => {
+            // Keys that are not strings (`200:`) fail the direct way; the YAML value type
+            // takes them, and they are turned into strings.
+            match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
+                Ok(yaml) => yaml_to_json(yaml, 0).map_err(|m| fail(None, m))?,
+                Err(_) => {
+                    let position = e.location().map(|l| Position {
+                        line: l.line(),
+                        column: l.column(),
+                    });
+                    return Err(fail(
+                        position,
+                        format!("not valid YAML: {}", strip_location(&e.to_string())),
+                    ));
+                }
+            }
+        }
+    };
+    if value.is_null() && text.trim().is_empty() {
+        return Err(fail(None, "is empty".into()));
+    }
+    Ok(value)
+}
+
+/// Deepest nesting accepted, far beyond any real document and well inside the stack.
+pub const MAX_DEPTH: usize = 200;
+
+/// The position where the nesting first exceeds [`MAX_DEPTH`], found with the event
+/// parser (which does not recurse).
+fn too_deep(text: &str) -> Option<Position> {
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return None;
+        };
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Position {
+                        line: span.start.line(),
+                        column: span.start.col() + 1,
+                    });
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The parsers append " at line X column Y"; we print the position ourselves.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn yaml_to_json(yaml: serde_yaml_ng::Value, depth: usize) -> Result<Value, String> {
+    use serde_yaml_ng::Value as Y;
+    if depth > MAX_DEPTH {
+        return Err(format!("nesting deeper than {MAX_DEPTH} levels"));
+    }
+    Ok(match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    Some(f) => Value::Number(f),
+                    // .nan / .inf have no JSON form: keep them as the text they were.
+                    None => Value::String(n.to_string()),
+                }
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| yaml_to_json(v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Mapping(mapping) => {
+            let mut map = Map::new();
+            for (k, v) in mapping {
+                // JSON (and AsyncAPI) keys are strings; YAML allows `200:` or `true:`.
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    Y::Null => "null".to_owned(),
+                    other => {
+                        return Err(format!(
+                            "a mapping key is a {}, not a string",
+                            yaml_kind(&other)
+                        ))
+                    }
+                };
+                map.insert(key, yaml_to_json(v, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+        Y::Tagged(tagged) => yaml_to_json(tagged.value, depth + 1)?,
+    })
+}
+
+fn yaml_kind(v: &serde_yaml_ng::Value) -> &'static str {
+    match v {
+        serde_yaml_ng::Value::Sequence(_) => "sequence",
+        serde_yaml_ng::Value::Mapping(_) => "mapping",
+        serde_yaml_ng::Value::Tagged(_) => "tagged value",
+        _ => "scalar",
+    }
+}
+
+/// JSON pointer (RFC 6901) -> where the node starts: the key's position for a mapping
+/// member, the item's for a sequence element.
+#[derive(Debug, Clone, Default)]
+pub struct PositionIndex {
+    positions: HashMap<String, Position>,
+    /// Keys that appear twice in one mapping (the parsers keep the last silently).
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A mapping key written twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The member's pointer.
+    pub pointer: String,
+    /// Where it is first written.
+    pub first: Position,
+    /// Where it is written again.
+    pub again: Position,
+}
+
+impl PositionIndex {
+    /// Builds the index from the text; an unparsable text gives what was read before the
+    /// error (the value parser reports the error itself).
+    pub fn build(text: &str) -> PositionIndex {
+        enum Frame {
+            Map {
+                pointer: String,
+                pending_key: Option<String>,
+                keys: HashMap<String, Position>,
+            },
+            Seq {
+                pointer: String,
+                next: usize,
+            },
+        }
+        let mut positions = HashMap::new();
+        let mut duplicates = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        positions.insert(String::new(), Position { line: 1, column: 1 });
+        let pos = |span: &saphyr_parser::Span| Position {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        };
+        // The pointer of the node starting now, after which the parent expects a key again.
+        fn child_pointer(stack: &mut [Frame]) -> Option<String> {
+            match stack.last_mut() {
+                None => Some(String::new()),
+                Some(Frame::Map {
+                    pointer,
+                    pending_key,
+                    ..
+                }) => pending_key
+                    .take()
+                    .map(|k| format!("{pointer}/{}", escape_token(&k))),
+                Some(Frame::Seq { pointer, next }) => {
+                    let p = format!("{pointer}/{next}");
+                    *next += 1;
+                    Some(p)
+                }
+            }
+        }
+        for event in Parser::new_from_str(text) {
+            let Ok((event, span)) = event else { break };
+            match event {
+                Event::Scalar(value, ..) => {
+                    if let Some(Frame::Map {
+                        pointer,
+                        pending_key,
+                        keys,
+                    }) = stack.last_mut()
+                    {
+                        if pending_key.is_none() {
+                            // A key: the member's position is the key's.
+                            let p = format!("{pointer}/{}", escape_token(&value));
+                            if let Some(first) = keys.get(value.as_ref()) {
+                                duplicates.push(Duplicate {
+                                    pointer: p.clone(),
+                                    first: *first,
+                                    again: pos(&span),
+                                });
+                            } else {
+                                keys.insert(value.to_string(), pos(&span));
+                            }
+                            positions.entry(p).or_insert(pos(&span));
+                            *pending_key = Some(value.into_owned());
+                            continue;
+                        }
+                    }
+                    if let Some(p) = child_pointer(&mut stack) {
+                        positions.entry(p).or_insert(pos(&span));
+                    }
+                }
+                Event::Alias(_) => {
+                    if let Some(Frame::Map { pending_key, .. }) = stack.last_mut() {
+                        if pending_key.is_none() {
+                            // An aliased key: rare; give it a placeholder name.
+                            *pending_key = Some(String::from("*alias"));
+                            continue;
+                        }
+                    }
+                    if let Some(p) = child_pointer(&mut stack) {
+                        positions.entry(p).or_insert(pos(&span));
+                    }
+                }
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    let is_map = matches!(event, Event::MappingStart(..));
+                    // A complex key (a mapping used as a key): index nothing inside it.
+                    let pointer = child_pointer(&mut stack).unwrap_or_else(|| "\u{0}".into());
+                    positions.entry(pointer.clone()).or_insert(pos(&span));
+                    stack.push(if is_map {
+                        Frame::Map {
+                            pointer,
+                            pending_key: None,
+                            keys: HashMap::new(),
+                        }
+                    } else {
+                        Frame::Seq { pointer, next: 0 }
+                    });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        positions.retain(|k, _| !k.contains('\u{0}'));
+        duplicates.retain(|d| !d.pointer.contains('\u{0}'));
+        PositionIndex {
+            positions,
+            duplicates,
+        }
+    }
+
+    /// The position of `pointer`, or of its nearest ancestor that has one (an alias, or a
+    /// member that is missing, is reported where its parent is).
+    pub fn find(&self, pointer: &str) -> Option<Position> {
+        let mut p = pointer;
+        loop {
+            if let Some(pos) = self.positions.get(p) {
+                return Some(*pos);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return self.positions.get("").copied(),
+            }
+        }
+    }
+
+    /// The position of exactly `pointer`.
+    pub fn get(&self, pointer: &str) -> Option<Position> {
+        self.positions.get(pointer).copied()
+    }
+}
+
+/// Escapes one reference token for a JSON pointer (`~` -> `~0`, `/` -> `~1`).
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Unescapes one reference token of a JSON pointer.
+pub fn unescape_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Appends `token` to `pointer`.
+pub fn join(pointer: &str, token: &str) -> String {
+    format!("{pointer}/{}", escape_token(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_positions_point_at_keys_and_items() {
+        let text = "asyncapi: 3.0.0\nchannels:\n  a/b:\n    address: x\n    list:\n      - one\n      - {k: v}\n";
+        let index = PositionIndex::build(text);
+        assert_eq!(index.get("/channels").map(|p| p.line), Some(2));
+        assert_eq!(
+            index.get("/channels/a~1b/address"),
+            Some(Position { line: 4, column: 5 })
+        );
+        assert_eq!(
+            index.get("/channels/a~1b/list/1"),
+            Some(Position { line: 7, column: 9 })
+        );
+        assert_eq!(index.get("/channels/a~1b/list/1/k").map(|p| p.line), Some(7));
+        // A missing member is placed at its parent.
+        assert_eq!(index.find("/channels/a~1b/nope/deeper").map(|p| p.line), Some(3));
+        assert!(index.duplicates.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_and_the_last_one_kept() {
+        let text = "operations:\n  a: 1\n  b: 2\n  a: 3\n";
+        let source = Source::parse("d.yaml", Path::new("d.yaml"), text).expect("parses");
+        assert_eq!(source.value.pointer("/operations/a"), Some(&serde_json::json!(3)));
+        assert_eq!(
+            source.index.duplicates,
+            [Duplicate {
+                pointer: "/operations/a".into(),
+                first: Position { line: 2, column: 3 },
+                again: Position { line: 4, column: 3 },
+            }]
+        );
+    }
+
+    #[test]
+    fn json_positions() {
+        let text = "{\n  \"info\": {\n    \"title\": \"t\"\n  },\n  \"tags\": [1, 2]\n}\n";
+        let index = PositionIndex::build(text);
+        assert_eq!(index.get("/info/title"), Some(Position { line: 3, column: 5 }));
+        assert_eq!(index.get("/tags/1").map(|p| p.line), Some(5));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_position() {
+        let err = Source::parse("bad.yaml", Path::new("bad.yaml"), "a: [1, 2\nb: c: d\n")
+            .expect_err("invalid YAML");
+        assert!(err.position.is_some(), "{err}");
+        let err = Source::parse("bad.json", Path::new("bad.json"), "{\n \"a\": }")
+            .expect_err("invalid JSON");
+        assert_eq!(err.position.map(|p| p.line), Some(2), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let text = "[".repeat(20_000);
+        assert!(Source::parse("deep.yaml", Path::new("deep.yaml"), &text).is_err());
+        let text = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        let err = Source::parse("deep.yaml", Path::new("deep.yaml"), &text).expect_err("too deep");
+        assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err}");
+    }
+}
