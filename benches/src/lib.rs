@@ -1,0 +1,203 @@
+//! Shared parts of the tidings benchmarks: the payload every program sends, the latency
+//! recorder handlers write into, percentiles, and the process's memory as the kernel
+//! reports it. The programs are in `src/bin/`; `benches/run.sh` runs them beside the
+//! peers (RustStream, FastStream, the raw clients) and `docs/benchmarks.md` has the figures.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use order_events::{OrderCreated, OrderItem};
+use rust_decimal::Decimal;
+
+/// The header that carries the publish time, in nanoseconds since [`now_ns`]'s origin.
+/// A header rather than a payload field, so every framework decodes the same payload.
+pub const SENT_HEADER: &str = "x-bench-sent-ns";
+
+/// The channel the benches publish and consume on.
+pub const CHANNEL: &str = "bench.orders";
+
+/// The order every bench sends: `OrderCreated` with five lines, about 400 bytes of JSON.
+/// The RustStream and FastStream peers build the same values (and print the same size).
+pub fn bench_order(n: u32) -> OrderCreated {
+    let mut order = OrderCreated::sample(n);
+    // Three more lines than the sample: the size the issue names (about 400 bytes).
+    order.items.push(OrderItem { sku: "SKU-BOOK-0042".into(), quantity: 2, unit_price: Decimal::new(1250, 2) });
+    order.items.push(OrderItem { sku: "SKU-PEN-0007".into(), quantity: 3, unit_price: Decimal::new(199, 2) });
+    order.items.push(OrderItem { sku: "SKU-MUG-0311".into(), quantity: 1, unit_price: Decimal::new(899, 2) });
+    order.total_amount = order.items.iter().map(|i| i.unit_price * Decimal::from(i.quantity)).sum();
+    order
+}
+
+/// Nanoseconds since the first call in this process: publisher and handler share the
+/// origin, so their difference is the end-to-end latency.
+pub fn now_ns() -> u64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Latencies written by handlers without a lock: one slot per message, taken with one
+/// atomic increment, so recording costs the same in every framework measured.
+pub struct Recorder {
+    next: AtomicUsize,
+    slots: OnceLock<Box<[AtomicU64]>>,
+    done: tokio::sync::Notify,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    /// An unarmed recorder; [`arm`](Self::arm) it before the run.
+    pub const fn new() -> Self {
+        Recorder { next: AtomicUsize::new(0), slots: OnceLock::new(), done: tokio::sync::Notify::const_new() }
+    }
+
+    /// Makes room for `n` messages.
+    pub fn arm(&self, n: usize) {
+        let _ = self.slots.set((0..n).map(|_| AtomicU64::new(0)).collect());
+    }
+
+    /// Records one handled message that was published at `sent_ns` ([`now_ns`]).
+    pub fn record(&self, sent_ns: u64) {
+        let latency = now_ns().saturating_sub(sent_ns);
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some(slots) = self.slots.get() {
+            if let Some(slot) = slots.get(i) {
+                slot.store(latency, Ordering::Relaxed);
+            }
+            if i + 1 == slots.len() {
+                self.done.notify_one();
+            }
+        }
+    }
+
+    /// Messages recorded so far.
+    pub fn count(&self) -> usize {
+        self.next.load(Ordering::Acquire)
+    }
+
+    /// Waits until every armed slot is written.
+    pub async fn finished(&self) {
+        let n = self.slots.get().map_or(0, |s| s.len());
+        while self.count() < n {
+            // notify_one stores a permit, so a wake between the check and the wait is kept.
+            self.done.notified().await;
+        }
+    }
+
+    /// The latencies recorded, sorted, in nanoseconds.
+    pub fn sorted(&self) -> Vec<u64> {
+        let n = self.count();
+        let mut v: Vec<u64> =
+            self.slots.get().map(|s| s.iter().take(n).map(|a| a.load(Ordering::Relaxed)).collect()).unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The `p`-th percentile (0..=100) of sorted values, nearest rank.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A field of `/proc/self/status` in kB (`VmRSS`, `VmHWM`), 0 where there is none.
+pub fn proc_status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(field)?.strip_prefix(':')?.trim().trim_end_matches(" kB").trim().parse().ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// One result, printed as a JSON line that `benches/run.sh` collects.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `tidings`, `ruststream`, `rdkafka`, ...
+    pub implementation: &'static str,
+    /// `memory`, `kafka`, ...
+    pub broker: &'static str,
+    /// `consume`, `publish`, `ahead`.
+    pub mode: &'static str,
+    /// Messages.
+    pub n: usize,
+    /// Payload size in bytes.
+    pub payload_bytes: usize,
+    /// Wall time of the measured part, in seconds.
+    pub secs: f64,
+    /// Sorted latencies in nanoseconds (empty where none were measured).
+    pub latencies: Vec<u64>,
+}
+
+impl Report {
+    /// The JSON line: throughput, p50/p99 in microseconds, peak and current RSS.
+    pub fn json(&self) -> String {
+        let rate = if self.secs > 0.0 { self.n as f64 / self.secs } else { 0.0 };
+        let us = |p| percentile(&self.latencies, p) as f64 / 1000.0;
+        format!(
+            "{{\"impl\":\"{}\",\"broker\":\"{}\",\"mode\":\"{}\",\"n\":{},\"payload_bytes\":{},\"secs\":{:.4},\"msgs_per_s\":{:.0},\"p50_us\":{:.1},\"p99_us\":{:.1},\"max_rss_kb\":{},\"rss_kb\":{}}}",
+            self.implementation,
+            self.broker,
+            self.mode,
+            self.n,
+            self.payload_bytes,
+            self.secs,
+            rate,
+            us(50.0),
+            us(99.0),
+            proc_status_kb("VmHWM"),
+            proc_status_kb("VmRSS"),
+        )
+    }
+}
+
+/// Reads `--name value` from the arguments, or the default.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), 50);
+        assert_eq!(percentile(&v, 99.0), 99);
+        assert_eq!(percentile(&v, 100.0), 100);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn the_bench_order_is_about_400_bytes_of_json() {
+        let len = serde_json::to_vec(&bench_order(1)).unwrap().len();
+        assert!((330..=470).contains(&len), "{len} bytes");
+    }
+
+    #[test]
+    fn the_recorder_counts_and_keeps_every_latency() {
+        let r = Recorder::new();
+        r.arm(3);
+        for _ in 0..3 {
+            r.record(now_ns());
+        }
+        assert_eq!(r.count(), 3);
+        assert_eq!(r.sorted().len(), 3);
+    }
+}
