@@ -52,6 +52,52 @@ pub struct ChannelDescription {
     /// Descriptions of the address's `{parameters}`, by parameter name. Parameters
     /// without one are still listed in the document (with no description).
     pub parameters: BTreeMap<String, String>,
+    /// Channels this one is copied onto by something outside the service (a Kafka
+    /// Connect sink, a mirror), written as the `x-tidings-bridge` extension so an event
+    /// catalog can follow messages across brokers.
+    pub bridges: Vec<BridgeDescription>,
+}
+
+/// A declared bridge from a channel to a channel on another broker (or the same one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BridgeDescription {
+    /// The target, `protocol:address` (`sqs:order-events`, `nats:privacy.deletions`).
+    pub to: String,
+    /// What the bridge converts, free text (`avro -> json`).
+    pub convert: Option<String>,
+    /// What runs the bridge, free text.
+    pub description: Option<String>,
+}
+
+impl BridgeDescription {
+    /// A bridge to `target` (`protocol:address`).
+    pub fn to(target: impl Into<String>) -> Self {
+        BridgeDescription { to: target.into(), ..Default::default() }
+    }
+
+    /// Says what the bridge converts (`avro -> json`).
+    pub fn convert(mut self, convert: impl Into<String>) -> Self {
+        self.convert = Some(convert.into());
+        self
+    }
+
+    /// Says what runs the bridge.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+impl From<&str> for BridgeDescription {
+    fn from(target: &str) -> Self {
+        BridgeDescription::to(target)
+    }
+}
+
+impl From<String> for BridgeDescription {
+    fn from(target: String) -> Self {
+        BridgeDescription::to(target)
+    }
 }
 
 /// The kind of a message, written as `x-eventcatalog-message-type`.

@@ -17,7 +17,9 @@
 //!   channel is routed to one real server. Channel bindings (kafka 0.5.0 `topic`, sqs
 //!   0.2.0 `queue`, amqp 0.3.0 `is: queue`) are written when the channel's protocol is
 //!   known (its server, or the one protocol all real servers share) and its address
-//!   has no parameters (a template names no concrete topic or queue).
+//!   has no parameters (a template names no concrete topic or queue). A channel's
+//!   declared bridges become `x-tidings-bridge: [{to: protocol:address, convert?,
+//!   description?}]`, sorted by target.
 //! - `operations`: keyed by id; messages reference the channel's messages, as 3.0
 //!   requires; a consumer group becomes `x-tidings-group` plus, by protocol, the kafka
 //!   `groupId` or nats `queue` operation binding; on a channel of one Kafka server every
@@ -35,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::description::{
-    Action, ChannelDescription, MessageDescription, OperationDescription, ServiceDescription,
+    Action, BridgeDescription, ChannelDescription, MessageDescription, OperationDescription, ServiceDescription,
 };
 use crate::error::{Problem, SpecError};
 use crate::model::{
@@ -53,6 +55,9 @@ pub const GROUP_EXTENSION: &str = "x-tidings-group";
 /// Extension naming the in-process server a channel lives on (memory servers are not
 /// in `servers`, so the channel cannot `$ref` them).
 pub const SERVER_EXTENSION: &str = "x-tidings-server";
+/// Extension listing the channels a channel is bridged to (`[{to: "sqs:order-events",
+/// convert: "avro -> json"}]`), read by the event catalog (`tidings-catalog`).
+pub const BRIDGE_EXTENSION: &str = "x-tidings-bridge";
 /// EventCatalog's message kind extension (`event`, `command`, `query`).
 pub const MESSAGE_TYPE_EXTENSION: &str = "x-eventcatalog-message-type";
 /// EventCatalog's message version extension.
@@ -432,6 +437,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             )),
             server: routed.map(str::to_owned),
             parameters,
+            bridges: Vec::new(),
         };
         if !out.channels.contains(&channel) {
             out.channels.push(channel);
@@ -549,6 +555,9 @@ fn plan_channels(
         let mut server_name = only_server.clone();
         if let Some(extra) = described.get(address) {
             channel.description = extra.description.clone();
+            if let Some(bridges) = bridge_extension(address, &extra.bridges, problems) {
+                channel.extensions.insert(BRIDGE_EXTENSION.to_owned(), bridges);
+            }
             for parameter in extra.parameters.keys() {
                 if !parameters.contains(parameter) {
                     problems.push(Problem::UnknownParameter {
@@ -796,6 +805,38 @@ fn check_key(key: &str) -> Result<(), String> {
 
 /// Sorts equal-keyed entries by their full contents, so which one is kept (and which
 /// problems follow from it) never depends on the input order.
+/// The `x-tidings-bridge` value of a channel: one `{to, convert?, description?}` per
+/// bridge, sorted; `None` without bridges. A target that is not `protocol:address` is a
+/// problem.
+fn bridge_extension(address: &str, bridges: &[BridgeDescription], problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut entries = Vec::new();
+    for bridge in bridges {
+        let valid = bridge.to.split_once(':').is_some_and(|(p, a)| {
+            !p.is_empty() && !a.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+        });
+        if !valid {
+            problems.push(Problem::InvalidBridge {
+                channel: address.to_owned(),
+                to: bridge.to.clone(),
+            });
+            continue;
+        }
+        let mut entry = serde_json::Map::new();
+        entry.insert("to".into(), Value::String(bridge.to.clone()));
+        if let Some(convert) = &bridge.convert {
+            entry.insert("convert".into(), Value::String(convert.clone()));
+        }
+        if let Some(description) = &bridge.description {
+            entry.insert("description".into(), Value::String(description.clone()));
+        }
+        entries.push(Value::Object(entry));
+    }
+    // By target first, so the order reads as a list of destinations.
+    entries.sort_by_cached_key(|e| (e["to"].as_str().unwrap_or_default().to_owned(), e.to_string()));
+    entries.dedup();
+    (!entries.is_empty()).then_some(Value::Array(entries))
+}
+
 fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
     items.sort_by_cached_key(|item| format!("{item:?}"));
 }

@@ -77,6 +77,14 @@ pub enum Problem {
         /// The address.
         address: String,
     },
+    /// A bridge whose target is not `protocol:address`.
+    #[error("channel `{channel}`: bridge target `{to}` is not `protocol:address` (`sqs:order-events`)")]
+    InvalidBridge {
+        /// The bridged channel's address.
+        channel: String,
+        /// The target as declared.
+        to: String,
+    },
     /// A parameter description for a `{name}` the address does not contain.
     #[error("channel `{address}`: parameter `{parameter}` is described but not in the address")]
     UnknownParameter {

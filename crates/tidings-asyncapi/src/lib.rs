@@ -33,7 +33,7 @@ pub mod protocol;
 mod schema;
 
 pub use description::{
-    Action, ChannelDescription, MessageDescription, MessageKind, OperationDescription,
+    Action, BridgeDescription, ChannelDescription, MessageDescription, MessageKind, OperationDescription,
     ReplyDescription, ServerDescription, ServiceDescription,
 };
 pub use emit::emit;

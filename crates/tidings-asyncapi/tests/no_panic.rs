@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use tidings_asyncapi::{
-    emit, mask_url, server_for_url, Action, ChannelDescription, MessageDescription, MessageKind,
+    emit, mask_url, server_for_url, Action, BridgeDescription, ChannelDescription, MessageDescription, MessageKind,
     OperationDescription, ReplyDescription, ServerDescription, ServiceDescription,
 };
 
@@ -100,6 +100,7 @@ fn descriptions_never_panic() {
                     description: Some(text.to_string()),
                     server: Some(text.to_string()),
                     parameters: [(text.to_string(), other.to_string())].into(),
+                    bridges: vec![BridgeDescription::to(text.to_string()).convert(other)],
                 }],
                 messages: vec![message.clone(), MessageDescription { name: "M".into(), ..message }],
                 operations: vec![

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_asyncapi::description::{ChannelDescription, ServerDescription, ServiceDescription};
+use tidings_asyncapi::description::{BridgeDescription, ChannelDescription, ServerDescription, ServiceDescription};
 use tidings_asyncapi::Document;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +66,7 @@ pub struct App {
     servers: Vec<(String, ServerSource)>,
     routes: Vec<(String, String)>,
     channel_docs: BTreeMap<String, String>,
+    bridges: Vec<(String, BridgeDescription)>,
     state: StateMap,
     args: Option<TidingsArgs>,
     read_env: bool,
@@ -90,6 +91,7 @@ impl App {
             servers: Vec::new(),
             routes: Vec::new(),
             channel_docs: BTreeMap::new(),
+            bridges: Vec::new(),
             state: StateMap::new(),
             args: None,
             read_env: true,
@@ -135,6 +137,15 @@ impl App {
     /// Describes a channel in the document.
     pub fn channel_description(mut self, channel: impl Into<String>, description: impl Into<String>) -> Self {
         self.channel_docs.insert(channel.into(), description.into());
+        self
+    }
+
+    /// Declares that something outside the service (a Kafka Connect sink, a mirror)
+    /// copies channel `from` onto `to`: `"sqs:order-events"`, or a
+    /// [`BridgeDescription`] saying what it converts. Only the document shows it (as the
+    /// channel's `x-tidings-bridge`), so an event catalog follows messages across it.
+    pub fn bridge(mut self, from: impl Into<String>, to: impl Into<BridgeDescription>) -> Self {
+        self.bridges.push((from.into(), to.into()));
         self
     }
 
@@ -219,6 +230,13 @@ impl App {
         for (address, description) in &self.channel_docs {
             channels.entry(address.clone()).or_insert_with(|| ChannelDescription { address: address.clone(), ..Default::default() }).description =
                 Some(description.clone());
+        }
+        for (address, bridge) in &self.bridges {
+            channels
+                .entry(address.clone())
+                .or_insert_with(|| ChannelDescription { address: address.clone(), ..Default::default() })
+                .bridges
+                .push(bridge.clone());
         }
         if several {
             let default = self.servers.first().map(|(n, _)| n.clone());
