@@ -637,6 +637,9 @@ pub(crate) fn subscribe(
     spec: &SubscribeSpec,
 ) -> Result<(KafkaSubscription, ConsumerHandle), Error> {
     let selector = crate::topic::selector(&config.topic_prefix, &spec.address)?;
+    // Retries are timed on the runtime the subscription was made on.
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| Error::broker(server, "subscribing needs a tokio runtime (none is running here)"))?;
     let (group, reset) = match &spec.group {
         Some(g) => (format!("{}{g}", config.group_prefix), config.offset_reset()),
         // Every group-less subscriber gets every message: a group of its own, from now on.
@@ -650,7 +653,7 @@ pub(crate) fn subscribe(
         max_buffered: config.max_buffered.max(1),
         revoke_wait: config.revoke_wait,
         producer,
-        runtime: tokio::runtime::Handle::current(),
+        runtime,
         state: Mutex::new(Dispatch::default()),
         ready: Notify::new(),
         changed: Condvar::new(),
@@ -816,5 +819,157 @@ fn to_record(topics: &mut HashMap<String, Arc<str>>, prefix: &str, m: &rdkafka::
         payload: Bytes::copy_from_slice(m.payload().unwrap_or_default()),
         headers,
         attempt: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A consumer's shared state with no broker behind it (the producer connects lazily
+    /// and is never used here).
+    fn shared(max_buffered: usize) -> Arc<Shared> {
+        let config = KafkaConfig::from_url_and_env("t", "kafka://127.0.0.1:1", |_| None).unwrap();
+        Arc::new(Shared {
+            server: "t".into(),
+            group: "g".into(),
+            consumer: "c".into(),
+            topic_prefix: "p.".into(),
+            max_buffered,
+            revoke_wait: Duration::from_millis(100),
+            producer: Arc::new(KafkaProducer::new("t", &config).unwrap()),
+            runtime: tokio::runtime::Handle::current(),
+            state: Mutex::new(Dispatch::default()),
+            ready: Notify::new(),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    fn assign(s: &Shared, partitions: &[i32]) {
+        let mut tpl = TopicPartitionList::new();
+        for p in partitions {
+            tpl.add_partition("p.t", *p);
+        }
+        s.assign(&tpl);
+    }
+
+    fn record(partition: i32, offset: i64) -> Record {
+        Record {
+            topic: Arc::from("p.t"),
+            channel: "t".into(),
+            partition,
+            offset,
+            key: None,
+            payload: Bytes::from(format!("{partition}:{offset}")),
+            headers: Headers::new(),
+            attempt: 1,
+        }
+    }
+
+    fn body(d: &Delivery) -> String {
+        String::from_utf8_lossy(&d.incoming.payload).into_owned()
+    }
+
+    fn commits(s: &Shared) -> Vec<(i32, i64)> {
+        let mut c: Vec<(i32, i64)> = s.take_commits(true).into_iter().map(|((_, p), o)| (p, o)).collect();
+        c.sort_unstable();
+        c
+    }
+
+    #[tokio::test]
+    async fn one_message_per_partition_at_a_time_in_order_partitions_in_parallel() {
+        let s = shared(100);
+        assign(&s, &[0, 1]);
+        for offset in 0..3 {
+            s.push(record(0, offset));
+        }
+        s.push(record(1, 7));
+        let a = s.take().unwrap();
+        let b = s.take().unwrap();
+        assert_eq!((body(&a).as_str(), body(&b).as_str()), ("0:0", "1:7"), "one of each partition");
+        assert!(s.take().is_none(), "partition 0 is busy until 0:0 is settled");
+        assert_eq!(a.incoming.channel, "t", "the channel has no topic prefix");
+        a.acker.ack().await.unwrap();
+        assert_eq!(body(&s.take().unwrap()), "0:1");
+        assert_eq!(commits(&s), vec![(0, 1)], "committed up to the settled message only");
+        b.acker.ack().await.unwrap();
+        assert_eq!(commits(&s), vec![(0, 1), (1, 8)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_comes_back_first_with_the_next_attempt_and_nothing_overtakes_it() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        s.push(record(0, 0));
+        s.push(record(0, 1));
+        let d = s.take().unwrap();
+        d.acker.nack(Nack::Retry { after: Duration::from_millis(500) }).await.unwrap();
+        assert!(s.take().is_none(), "0:1 must wait for the retry of 0:0");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let again = s.take().unwrap();
+        assert_eq!((body(&again).as_str(), again.incoming.attempt), ("0:0", 2));
+        assert!(commits(&s).is_empty(), "nothing settled yet");
+        again.acker.ack().await.unwrap();
+        assert_eq!(body(&s.take().unwrap()), "0:1");
+        assert_eq!(commits(&s), vec![(0, 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_delivery_is_handed_out_again() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        s.push(record(0, 4));
+        drop(s.take().unwrap());
+        let d = s.take().expect("handed out again");
+        assert_eq!((body(&d).as_str(), d.incoming.attempt), ("0:4", 1));
+    }
+
+    #[tokio::test]
+    async fn settlements_from_an_earlier_assignment_are_ignored() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        s.push(record(0, 0));
+        let old = s.take().unwrap();
+        // Reassigned (a rebalance gave the partition back): a new epoch.
+        assign(&s, &[0]);
+        old.acker.ack().await.unwrap();
+        assert!(commits(&s).is_empty(), "an ack from before the reassignment commits nothing");
+        s.push(record(1, 0));
+        assert!(s.take().is_none(), "a message of a partition not assigned is dropped");
+    }
+
+    #[tokio::test]
+    async fn a_full_partition_pauses_and_resumes_at_half() {
+        let s = shared(4);
+        assign(&s, &[0]);
+        let paused: Vec<bool> = (0..4).map(|o| s.push(record(0, o))).collect();
+        assert_eq!(paused, vec![false, false, false, true], "pause when the buffer reaches max_buffered");
+        s.take().unwrap().acker.ack().await.unwrap();
+        assert!(s.lock().resume.is_empty(), "3 left: not yet");
+        s.take().unwrap().acker.ack().await.unwrap();
+        assert_eq!(s.lock().resume.len(), 1, "2 left: resume");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn next_wakes_when_a_message_arrives_and_ends_when_closed() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        let sub = KafkaSubscription { shared: s.clone() };
+        let pusher = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            pusher.push(record(0, 0));
+        });
+        let d = tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("woken").expect("a delivery");
+        assert_eq!(body(&d), "0:0");
+        s.close();
+        assert!(tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("ends").is_none());
+    }
+
+    #[test]
+    fn long_reasons_are_cut_on_a_char_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("ééé", 3), "é...");
     }
 }
