@@ -15,19 +15,20 @@ exec 9>"$TIDINGS_TOOLS/.install.lock"
 flock -w 600 9 || die "another install into $TIDINGS_TOOLS has held its lock for 10 minutes"
 
 # Build dependency of tidings-kafka: rdkafka builds its bundled librdkafka with TLS (and
-# SASL/SCRAM) against the system OpenSSL, found through pkg-config. Debian packages, as
-# root; a no-op when present.
+# SASL/SCRAM) against the system OpenSSL, found through pkg-config. chromium: the headless
+# browser tidings-cli's docs test renders the HTML page in. Debian packages, as root; a
+# no-op when present.
 missing_debs=()
-for deb in libssl-dev pkg-config; do
+for deb in libssl-dev pkg-config chromium; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing_debs+=("$deb")
 done
 if ((${#missing_debs[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    log "installing ${missing_debs[*]} (Debian) for tidings-kafka's librdkafka build"
+    log "installing ${missing_debs[*]} (Debian) for tidings-kafka's librdkafka build and tidings-cli's browser test"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing_debs[@]}" >/dev/null \
       || die "apt-get install ${missing_debs[*]} failed"
   else
-    warn "${missing_debs[*]} missing and not root: tidings-kafka will not build (Debian: apt-get install ${missing_debs[*]})"
+    warn "${missing_debs[*]} missing and not root: tidings-kafka will not build, or the docs browser test fails (Debian: apt-get install ${missing_debs[*]})"
   fi
 fi
 

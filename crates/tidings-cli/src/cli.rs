@@ -31,6 +31,9 @@ pub enum Command {
     Bundle(crate::bundle::BundleArgs),
     /// Render a self-contained HTML page of a document, or serve it.
     Docs(crate::docs::DocsArgs),
+    /// Questions and outputs over many services' documents (the `tidings-catalog` crate).
+    #[command(subcommand)]
+    Catalog(tidings_catalog::cli::CatalogCommand),
 }
 
 /// Text for people, JSON for machines.
@@ -75,6 +78,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff(args) => crate::diff::run(&args),
         Command::Bundle(args) => crate::bundle::run(&args),
         Command::Docs(args) => crate::docs::run(&args),
+        Command::Catalog(cmd) => tidings_catalog::cli::execute(
+            &cmd,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
     }
 }
 
