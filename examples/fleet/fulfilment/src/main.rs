@@ -1,0 +1,16 @@
+//! fulfilment: Pick the lines of a new order (from the SQS queue Kafka Connect fills). The
+//! `queues` server is there for the document: `--asyncapi` never connects; run it locally
+//! with `--server queues=memory://`.
+
+use fleet_events::OrderCreated;
+
+/// Pick the lines of a new order (from the SQS queue Kafka Connect fills).
+#[tidings::consumer(channel = "order-events", group = "fulfilment")]
+async fn pick(message: OrderCreated) {
+    println!("fulfilment: {message:?}");
+}
+
+#[tidings::main]
+async fn main() -> Result<(), tidings::Error> {
+    tidings::app!().title("fulfilment").server("queues", "sqs://sqs.eu-west-1.amazonaws.com").run().await
+}
