@@ -25,6 +25,9 @@
 //!   `groupId` or nats `queue` operation binding; on a channel of one Kafka server every
 //!   operation's kafka binding has that server's `clientId`; a reply references its
 //!   channel.
+//! - Kafka SASL (a `kafka+sasl*` scheme or `?sasl_mechanism=`): a security scheme
+//!   `<server>-sasl` in `components/securitySchemes` (`plain`, `scramSha256`,
+//!   `scramSha512`), referenced by the server; never the credentials.
 //! - Kafka dead letters: every consumer on a Kafka channel gets a send operation
 //!   `<id>_dlq` on the channel `<address>.dlq` (same message), where the Kafka broker
 //!   publishes what the consumer rejects.
@@ -44,7 +47,7 @@ use crate::model::{
     Bindings, Channel, Components, Document, Info, Message, Operation, OperationAction,
     OperationReply, Parameter, RefOr, Reference, Server,
 };
-use crate::protocol::{binding_protocol, kafka_client_id, query_option, server_for_url};
+use crate::protocol::{binding_protocol, kafka_client_id, kafka_sasl, query_option, server_for_url};
 use crate::schema::{self, component_name};
 
 /// The content type messages have unless they say otherwise.
@@ -92,6 +95,31 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
         ..Info::default()
     });
     document.default_content_type = Some(DEFAULT_CONTENT_TYPE.to_owned());
+    // Kafka servers authenticating with SASL: a security scheme each, referenced by
+    // the server. What the scheme says, never the credentials.
+    let mut security_schemes = BTreeMap::new();
+    let mut servers = servers;
+    for configured in &desc.servers {
+        let Some(Some(server)) = servers.get_mut(&configured.name) else { continue };
+        if let Some((mechanism, kind)) = kafka_sasl(&configured.url) {
+            let key = format!("{}-sasl", configured.name);
+            let transport = if server.protocol == "kafka-secure" { "over TLS" } else { "without TLS" };
+            security_schemes.insert(
+                key.clone(),
+                json!({
+                    "type": kind,
+                    "description": format!(
+                        "SASL/{mechanism} {transport}; the client reads its credentials from \
+                         TIDINGS_KAFKA_SASL_USERNAME and TIDINGS_KAFKA_SASL_PASSWORD."
+                    ),
+                }),
+            );
+            let reference = json!({"$ref": format!("#/components/securitySchemes/{key}")});
+            if !server.security.contains(&reference) {
+                server.security.push(reference);
+            }
+        }
+    }
     document.servers = servers
         .into_iter()
         .filter_map(|(name, server)| Some((name, RefOr::Item(server?))))
@@ -110,6 +138,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             .into_iter()
             .map(|(name, message)| (name, RefOr::Item(message)))
             .collect(),
+        security_schemes,
         ..Components::default()
     };
     document.components = (!components.is_empty()).then_some(components);

@@ -164,6 +164,11 @@ pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> 
             }
             protocol_version = Some(version);
         }
+        if let Some(mechanism) = query_option(url, "sasl_mechanism") {
+            if sasl_scheme_type(&mechanism).is_none() {
+                return Err(invalid("`sasl_mechanism` must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"));
+            }
+        }
     }
     // An `@` only after `?` or `#` most likely ends a password holding an unescaped `?`
     // or `#`; parsing on would turn the start of that password into the host.
@@ -243,6 +248,37 @@ pub fn kafka_client_id(name: &str, url: &str) -> Option<String> {
     Some(query_option(url, "client_id").filter(|c| !c.is_empty()).unwrap_or_else(|| format!("tidings-{name}")))
 }
 
+/// The AsyncAPI security scheme type of a SASL mechanism (`PLAIN` -> `plain`).
+fn sasl_scheme_type(mechanism: &str) -> Option<&'static str> {
+    match mechanism.to_ascii_uppercase().as_str() {
+        "PLAIN" => Some("plain"),
+        "SCRAM-SHA-256" => Some("scramSha256"),
+        "SCRAM-SHA-512" => Some("scramSha512"),
+        _ => None,
+    }
+}
+
+/// The SASL mechanism a Kafka server URL authenticates with: its `sasl_mechanism`
+/// query option, or `PLAIN` for the SASL schemes (`kafka+sasl`, `kafka+sasl_ssl`, ...),
+/// as the Kafka broker does. Returns `(mechanism, AsyncAPI security scheme type)`;
+/// `None` without SASL or for other protocols. The credentials themselves come from the
+/// environment and never reach a document.
+pub fn kafka_sasl(url: &str) -> Option<(String, &'static str)> {
+    let (scheme, _) = split_scheme(url)?;
+    let scheme = scheme.to_ascii_lowercase();
+    let info = scheme_info(&scheme)?;
+    if binding_protocol(info.protocol) != Some("kafka") {
+        return None;
+    }
+    let mechanism = match query_option(url, "sasl_mechanism") {
+        Some(m) => m.to_ascii_uppercase(),
+        None if matches!(scheme.as_str(), "kafka+sasl" | "kafka+sasl_ssl" | "kafka+sasl-ssl" | "kafka-secure") => "PLAIN".to_owned(),
+        None => return None,
+    };
+    let kind = sasl_scheme_type(&mechanism)?;
+    Some((mechanism, kind))
+}
+
 /// `(scheme, rest)` of `scheme://rest`.
 fn split_scheme(url: &str) -> Option<(&str, &str)> {
     let at = url.find("://")?;
@@ -310,6 +346,11 @@ mod tests {
         assert_eq!(kafka_client_id("events", "kafka+ssl://b:9093").as_deref(), Some("tidings-events"));
         assert_eq!(kafka_client_id("events", "nats://n:4222"), None);
         assert_eq!(query_option("kafka://b?x=1&y=2#f", "y").as_deref(), Some("2"));
+        assert_eq!(kafka_sasl("kafka://b:9092"), None);
+        assert_eq!(kafka_sasl("kafka+sasl_ssl://b:9093"), Some(("PLAIN".to_owned(), "plain")));
+        assert_eq!(kafka_sasl("kafka://b:9092?sasl_mechanism=scram-sha-512"), Some(("SCRAM-SHA-512".to_owned(), "scramSha512")));
+        assert_eq!(kafka_sasl("nats://n:4222?sasl_mechanism=PLAIN"), None);
+        assert!(server_for_url("s", "kafka://b:9092?sasl_mechanism=GSSAPI").is_err());
     }
 
     #[test]

@@ -730,6 +730,20 @@ fn kafka_servers_show_version_client_id_topic_prefix_and_dead_letters() {
     assert!(doc["operations"]["pong"]["bindings"]["kafka"].get("clientId").is_none());
     assert!(doc["channels"].get("pings.dlq").is_some(), "still a Kafka consumer");
 
+    // SASL: a security scheme per server, referenced by it; credentials never.
+    desc.servers = vec![
+        server("a", "kafka+sasl_ssl://a:9093"),
+        server("b", "kafka://b:9092?sasl_mechanism=SCRAM-SHA-512"),
+        server("c", "kafka://c:9092"),
+    ];
+    let doc = emitted(&desc);
+    assert_eq!(doc["servers"]["a"]["security"], json!([{"$ref": "#/components/securitySchemes/a-sasl"}]));
+    assert_eq!(doc["components"]["securitySchemes"]["a-sasl"]["type"], json!("plain"));
+    assert_eq!(doc["components"]["securitySchemes"]["b-sasl"]["type"], json!("scramSha512"));
+    assert!(doc["servers"]["c"].get("security").is_none());
+    assert!(doc["components"]["securitySchemes"].get("c-sasl").is_none());
+    fixtures::dump("protocol-kafka-sasl", &emit(&desc).expect("valid"));
+
     // Not on Kafka: no dead-letter channel.
     desc.servers = vec![server("n", "nats://n:4222")];
     let doc = emitted(&desc);
