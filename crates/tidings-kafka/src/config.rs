@@ -189,7 +189,7 @@ impl fmt::Debug for KafkaConfig {
 
 const OPTIONS: &str = "client_id, topic_prefix, group_prefix, auto_offset_reset, session_timeout_ms, \
                        commit_interval_ms, commit_batch, max_buffered, metadata_refresh_ms, message_timeout_ms, revoke_wait_ms, \
-                       protocol_version";
+                       protocol_version, sasl_mechanism";
 
 impl KafkaConfig {
     /// Reads a `kafka://host:port[,host:port][?option=value&...]` URL for the server
@@ -269,6 +269,7 @@ impl KafkaConfig {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| bad(format!("`{key}` must be a positive whole number, not `{v}`")))
         };
+        let mut url_mechanism = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
@@ -299,6 +300,8 @@ impl KafkaConfig {
                 "revoke_wait_ms" => config.revoke_wait = millis(key, value)?,
                 // For the document only (the server's `protocolVersion`): the client
                 // negotiates the protocol with the cluster.
+                // Not a secret, and what the document shows: SASL with this mechanism.
+                "sasl_mechanism" => url_mechanism = Some(value.to_ascii_uppercase()),
                 "protocol_version" => {
                     if value.is_empty() || !value.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
                         return Err(bad(format!("`protocol_version` must be a version like `3.7`, not `{value}`")));
@@ -307,7 +310,7 @@ impl KafkaConfig {
                 _ => return Err(bad(format!("unknown option `{key}` (known: {OPTIONS})"))),
             }
         }
-        config.security = Security::from_env(&scheme, &env).map_err(bad)?;
+        config.security = Security::from_env(&scheme, url_mechanism, &env).map_err(bad)?;
         Ok(config)
     }
 
@@ -343,16 +346,22 @@ impl KafkaConfig {
 }
 
 impl Security {
-    fn from_env(scheme: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    fn from_env(scheme: &str, url_mechanism: Option<String>, env: &impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let (tls, sasl) = match scheme {
-            "kafka" => (false, false),
-            "kafka+ssl" => (true, false),
+            "kafka" => (false, url_mechanism.is_some()),
+            "kafka+ssl" => (true, url_mechanism.is_some()),
             "kafka+sasl" => (false, true),
             _ => (true, true),
         };
+        let env_mechanism = env(ENV_SASL_MECHANISM);
+        if let (Some(u), Some(e)) = (&url_mechanism, &env_mechanism) {
+            if !u.eq_ignore_ascii_case(e) {
+                return Err(format!("the URL says sasl_mechanism={u} but {ENV_SASL_MECHANISM} says {e}"));
+            }
+        }
         let mut s = Security {
             protocol: None,
-            sasl_mechanism: env(ENV_SASL_MECHANISM),
+            sasl_mechanism: url_mechanism.or(env_mechanism),
             sasl_username: env(ENV_SASL_USERNAME),
             sasl_password: env(ENV_SASL_PASSWORD),
             ssl_ca_location: env(ENV_SSL_CA_LOCATION),
@@ -483,6 +492,20 @@ mod tests {
         let common = c.common();
         assert!(common.contains(&("sasl.password", "hunter2".to_owned())));
         assert!(common.contains(&("security.protocol", "sasl_ssl".to_owned())));
+    }
+
+    #[test]
+    fn the_sasl_mechanism_may_come_from_the_url() {
+        let creds = [(ENV_SASL_USERNAME, "svc"), (ENV_SASL_PASSWORD, "hunter2")];
+        let c = parse("kafka://b:9092?sasl_mechanism=scram-sha-256", &creds).unwrap();
+        assert_eq!(c.security.protocol, Some(SecurityProtocol::SaslPlaintext));
+        assert_eq!(c.security.sasl_mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        let c = parse("kafka+ssl://b:9093?sasl_mechanism=PLAIN", &creds).unwrap();
+        assert_eq!(c.security.protocol, Some(SecurityProtocol::SaslSsl));
+        assert!(parse("kafka://b:9092?sasl_mechanism=PLAIN", &[]).is_err(), "SASL without credentials");
+        let mut env = creds.to_vec();
+        env.push((ENV_SASL_MECHANISM, "PLAIN"));
+        assert!(parse("kafka://b:9092?sasl_mechanism=SCRAM-SHA-512", &env).is_err(), "URL and environment disagree");
     }
 
     #[test]
