@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Python peer of the benchmarks, idempotently: FastStream 0.7.8 (with its
+# Installs the Python peer of the benchmarks, idempotently: FastStream 0.7.8 (with its CLI,
 # Kafka client aiokafka and Pydantic) into a venv at
 #   ${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}/bench-venv
 # from PyPI. A second run with the same pinned list only checks.
@@ -7,7 +7,7 @@
 set -euo pipefail
 TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
 VENV="$TOOLS/bench-venv"
-PKGS=("faststream[kafka]==0.7.8" "pydantic>=2,<3" "email-validator>=2" "PyYAML>=6")
+PKGS=("faststream[kafka,cli]==0.7.8" "pydantic>=2,<3" "email-validator>=2" "PyYAML>=6")
 log() { echo "peers/install.sh: $*" >&2; }
 
 mkdir -p "$TOOLS"
@@ -23,6 +23,6 @@ fi
 PYTHON="${PYTHON:-python3}"
 [[ -x $VENV/bin/python ]] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --no-input --disable-pip-version-check "${PKGS[@]}"
-"$VENV/bin/python" -c 'import faststream, aiokafka; print("faststream", faststream.__version__, "aiokafka", aiokafka.__version__)' >&2
+"$VENV/bin/python" -c 'import importlib.metadata as m; print("faststream", m.version("faststream"), "aiokafka", m.version("aiokafka"))' >&2
 echo "${PKGS[*]}" >"$MARKER"
 log "installed in $VENV"

@@ -35,7 +35,8 @@ async fn consume(order: OrderCreated, ctx: Context) {
 #[tidings::producer(channel = "bench.published")]
 static PUBLISHED: Producer<OrderCreated>;
 
-#[tokio::main]
+// As a service runs: `#[tidings::main]` installs the default `info` log subscriber.
+#[tidings::main]
 async fn main() -> Result<(), tidings::Error> {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "consume".into());
     let n: usize = arg("--n", 100_000);

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The benchmarks of docs/benchmarks.md, tidings beside its peers, in one run on one machine.
+#
+#   bash benches/run.sh spec      # --asyncapi: tidings vs RustStream vs FastStream (time, RSS, parser)
+#   bash benches/run.sh memory    # in-memory broker: consume/publish throughput, latency, RSS
+#   bash benches/run.sh rss       # idle RSS of a service; RSS as a publisher runs ahead
+#   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
+#   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
+#   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
+#   bash benches/run.sh chart     # docs/benchmarks-throughput.svg from the results
+#   bash benches/run.sh all
+#
+# Results: one JSON line per measurement, appended to $BENCH_OUT/<section>.jsonl
+# (default benches/results). RUNS (default 5) sets repetitions; N (default 100000) messages.
+# Builds use CARGO_TARGET_DIR (default /work/target-bench); peers are installed by
+# benches/peers/install.sh (FastStream venv) and built here (RustStream, its own project).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
+REL="$CARGO_TARGET_DIR/release"
+PEER_TARGET="$CARGO_TARGET_DIR/peer-ruststream"
+PEER_BIN="$PEER_TARGET/release"
+TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
+PY="$TOOLS/bench-venv/bin/python"
+OUT="${BENCH_OUT:-$HERE/results}"
+RUNS="${RUNS:-5}"
+N="${N:-100000}"
+mkdir -p "$OUT"
+log() { echo "[bench] $*" >&2; }
+
+machine() {
+  log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); load:$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+build_tidings() { (cd "$ROOT" && cargo build --release --quiet -p tidings-benches -p order-producer -p order-fulfilment "$@"); }
+build_ruststream() { (cd "$HERE/peers/ruststream" && CARGO_TARGET_DIR="$PEER_TARGET" cargo build --release --quiet); }
+peers_python() { bash "$HERE/peers/install.sh"; }
+
+# Runs a bench program RUNS times, appending its JSON lines to $1.
+repeat() {
+  local file=$1; shift
+  for _ in $(seq "$RUNS"); do "$@" | tee -a "$file"; done
+}
+
+spec() {
+  build_tidings; build_ruststream; peers_python
+  local docs="$OUT/spec-docs"; mkdir -p "$docs"
+  local f="$OUT/spec.jsonl"; : >"$f"
+  machine
+  python3 "$HERE/measure.py" tidings-order-producer "$RUNS" --save "$docs/tidings-order-producer.yaml" -- "$REL/order-producer" --asyncapi | tee -a "$f"
+  python3 "$HERE/measure.py" tidings-order-fulfilment "$RUNS" --save "$docs/tidings-order-fulfilment.yaml" -- "$REL/order-fulfilment" --asyncapi | tee -a "$f"
+  python3 "$HERE/measure.py" ruststream "$RUNS" --save "$docs/ruststream.yaml" -- "$PEER_BIN/ruststream-order-peer" asyncapi gen | tee -a "$f"
+  # FastStream writes the document to a file (--out), not to stdout.
+  python3 "$HERE/measure.py" faststream "$RUNS" --cwd "$HERE/peers/faststream" -- \
+    "$TOOLS/bench-venv/bin/faststream" docs gen app.main:app --yaml --out "$docs/faststream.yaml" | tee -a "$f"
+  log "document sizes (bytes): $(wc -c "$docs"/*.yaml | tr '\n' ';')"
+  local parser="$ROOT/tests/asyncapi-parser"
+  [[ -d $parser/node_modules/@asyncapi/parser ]] || (cd "$parser" && npm ci --ignore-scripts --silent)
+  for doc in "$docs"/*.yaml; do
+    if node "$parser/validate.mjs" "$doc" >"$doc.parser.txt" 2>&1; then v=valid; else v=invalid; fi
+    echo "{\"name\":\"$(basename "$doc" .yaml)\",\"parser\":\"$v\",\"bytes\":$(wc -c <"$doc")}" | tee -a "$f"
+  done
+}
+
+memory() {
+  build_tidings; build_ruststream; peers_python
+  local f="$OUT/memory.jsonl"; : >"$f"
+  machine
+  for mode in consume publish; do
+    repeat "$f" "$REL/memory" "$mode" --n "$N"
+    repeat "$f" "$PEER_BIN/memory" "$mode" --n "$N"
+  done
+  # FastStream's TestKafkaBroker runs the handler inside publish, at a few hundred a
+  # second here: fewer messages, one run.
+  (cd "$HERE/peers/faststream" && "$PY" bench_memory.py consume --n "${FS_N:-2000}" 2>/dev/null) | tee -a "$f"
+  machine
+}
+
+# Resident set of a process $2 seconds after it started (idle: nothing to consume).
+idle_rss() {
+  local name=$1 wait=$2; shift 2
+  "$@" >/dev/null 2>&1 &
+  local pid=$!
+  sleep "$wait"
+  local kb; kb=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  echo "{\"name\":\"$name\",\"idle_rss_kb\":$kb}"
+}
+
+rss() {
+  build_tidings; build_ruststream
+  local f="$OUT/rss.jsonl"; : >"$f"
+  machine
+  for _ in $(seq 3); do
+    idle_rss tidings-order-fulfilment 2 "$REL/order-fulfilment" | tee -a "$f"
+    idle_rss ruststream-order-peer 2 "$PEER_BIN/ruststream-order-peer" run | tee -a "$f"
+  done
+  # A publisher running ahead of slow handlers (1 ms each, 8 at once): peak RSS by how
+  # far ahead it can get.
+  for n in 10000 40000 160000; do
+    RUNS=1 repeat "$f" "$REL/memory" ahead --n "$n"
+    RUNS=1 repeat "$f" "$PEER_BIN/memory" ahead --n "$n"
+  done
+}
+
+kafka() { bash "$HERE/kafka.sh"; }
+build() { bash "$HERE/build-cost.sh"; }
+tooling() { bash "$HERE/tooling.sh"; }
+chart() { python3 "$HERE/chart.py" "$OUT" "$ROOT/docs/benchmarks-throughput.svg"; }
+
+case "${1:-all}" in
+  spec) spec ;;
+  memory) memory ;;
+  rss) rss ;;
+  kafka) kafka ;;
+  build) build ;;
+  tooling) tooling ;;
+  chart) chart ;;
+  all) spec; memory; rss; kafka; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|rss|kafka|build|tooling|chart|all]" >&2; exit 2 ;;
+esac
