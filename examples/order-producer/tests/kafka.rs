@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use tidings::broker::{Broker, SubscribeSpec, Subscription};
+use tidings::broker::{Broker, SubscribeSpec};
 use tidings::kafka::KafkaBroker;
 
 const BOOTSTRAP: &str = "127.0.0.1:9092";
