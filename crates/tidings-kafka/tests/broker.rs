@@ -132,6 +132,6 @@ async fn bad_addresses_are_errors_naming_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_broker_fails_the_connection_with_a_clear_error() {
     // Port 1 on the loopback: nothing listens there.
-    let err = KafkaBroker::connect("main", "kafka://127.0.0.1:1").await.err().expect("an error").to_string();
+    let err = KafkaBroker::connect("main", "kafka://127.0.0.1:1").await.expect_err("an error").to_string();
     assert!(err.contains("127.0.0.1:1") && err.contains("did not answer"), "{err}");
 }
