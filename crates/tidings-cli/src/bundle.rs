@@ -165,7 +165,7 @@ pub fn bundle(path: &Path, policy: RemotePolicy) -> Result<Result<Bundle, Bundle
         }
     }
     let origin = Origin::File(root);
-    let result = b.walk(&origin, &source.value, &source.value, "", &mut Vec::new());
+    let result = b.walk(&origin, &source.value, "", &mut Vec::new());
     Ok(result.map(|mut value| {
         // Write the hoisted components back (the root's own are in there, unchanged).
         if !b.components.is_empty() {
@@ -227,7 +227,7 @@ fn kind_for(path: &[String]) -> &'static str {
         ("tags", _) => "tags",
         ("securitySchemes", _) | ("security", _) => "securitySchemes",
         ("traits", _) => {
-            if p.iter().any(|t| *t == "operations") {
+            if p.contains(&"operations") {
                 "operationTraits"
             } else {
                 "messageTraits"
@@ -238,7 +238,7 @@ fn kind_for(path: &[String]) -> &'static str {
                 "serverBindings"
             } else if p.first() == Some(&"operations") {
                 "operationBindings"
-            } else if p.iter().any(|t| *t == "messages") {
+            } else if p.contains(&"messages") {
                 "messageBindings"
             } else {
                 "channelBindings"
@@ -350,7 +350,6 @@ impl Bundler {
     fn walk(
         &mut self,
         origin: &Origin,
-        doc: &Value,
         value: &Value,
         pointer: &str,
         path: &mut Vec<String>,
@@ -400,7 +399,7 @@ impl Bundler {
                     // Reserve the name before expanding, so a cycle finds it.
                     self.components.entry(kind.clone()).or_default().insert(name.clone(), Value::Null);
                     self.stack.push(key);
-                    let expanded = self.walk(&target_origin, &target_doc, &target, &target_pointer, path);
+                    let expanded = self.walk(&target_origin, &target, &target_pointer, path);
                     self.stack.pop();
                     let expanded = expanded?;
                     self.components.entry(kind).or_default().insert(name, expanded);
@@ -413,7 +412,7 @@ impl Bundler {
                         continue;
                     }
                     path.push(k.clone());
-                    let child = self.walk(origin, doc, v, &crate::source::join(pointer, k), path);
+                    let child = self.walk(origin, v, &crate::source::join(pointer, k), path);
                     path.pop();
                     out.insert(k.clone(), child?);
                 }
@@ -423,7 +422,7 @@ impl Bundler {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, v) in items.iter().enumerate() {
                     path.push(i.to_string());
-                    let child = self.walk(origin, doc, v, &format!("{pointer}/{i}"), path);
+                    let child = self.walk(origin, v, &format!("{pointer}/{i}"), path);
                     path.pop();
                     out.push(child?);
                 }

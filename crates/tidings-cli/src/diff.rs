@@ -522,26 +522,22 @@ fn schema(d: &mut Differ, at: &str, m: &MessageCtx<'_>, part: &str, old: &Value,
     };
     // Type.
     let (ot, nt) = (types(old), types(new));
-    if !ot.is_empty() || !nt.is_empty() {
-        if ot != nt {
-            let effect = if nt.is_empty() {
-                Effect::Loosens
-            } else if ot.is_empty() {
-                Effect::Narrows
-            } else if nt.is_subset(&ot) {
-                Effect::Narrows
-            } else if ot.is_subset(&nt) {
-                Effect::Loosens
-            } else {
-                Effect::Both
-            };
-            let kind = match effect {
-                Effect::Narrows => "type-narrowed",
-                Effect::Loosens => "type-widened",
-                _ => "type-changed",
-            };
-            d.schema_change(kind, &join(at, "type"), effect, m, format!("{} type changed from {} to {}", field(at), show(old.get("type")), show(new.get("type"))));
-        }
+    if ot != nt {
+        let effect = if nt.is_empty() {
+            Effect::Loosens
+        } else if ot.is_empty() || nt.is_subset(&ot) {
+            Effect::Narrows
+        } else if ot.is_subset(&nt) {
+            Effect::Loosens
+        } else {
+            Effect::Both
+        };
+        let kind = match effect {
+            Effect::Narrows => "type-narrowed",
+            Effect::Loosens => "type-widened",
+            _ => "type-changed",
+        };
+        d.schema_change(kind, &join(at, "type"), effect, m, format!("{} type changed from {} to {}", field(at), show(old.get("type")), show(new.get("type"))));
     }
     // Required.
     let (or, nr) = (names(old.get("required")), names(new.get("required")));
@@ -760,9 +756,7 @@ fn render_text(report: &DiffReport, old: &Source, new: &Source) -> String {
     let mut out = String::new();
     for c in &report.changes {
         // Additions are located in the new document, everything else in the old one.
-        let (src, pos) = if c.kind.ends_with("-added") && old.position(&c.pointer) == new.position(&c.pointer) {
-            (new, new.position(&c.pointer))
-        } else if c.kind.ends_with("-added") {
+        let (src, pos) = if c.kind.ends_with("-added") {
             (new, new.position(&c.pointer))
         } else {
             (old, old.position(&c.pointer))

@@ -258,59 +258,6 @@ pub fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_every_kind() {
-        assert_eq!(
-            parse("#/components/messages/A%20B").ok(),
-            Some(Target::Local {
-                pointer: "/components/messages/A B".into()
-            })
-        );
-        assert_eq!(
-            parse("common/messages.yaml#/X").ok(),
-            Some(Target::File {
-                path: "common/messages.yaml".into(),
-                pointer: "/X".into()
-            })
-        );
-        assert!(matches!(parse("https://r/s#/a"), Ok(Target::Remote { .. })));
-        assert_eq!(parse("#foo"), Err(RefError::NotAPointer("foo".into())));
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%7e%41"), "~A");
-    }
-
-    #[test]
-    fn lookup_reports_how_far_it_got() {
-        let doc = serde_json::json!({"a": {"b~c": [1, {"d": 2}]}});
-        assert_eq!(lookup(&doc, "/a/b~0c/1/d").ok(), Some(&serde_json::json!(2)));
-        match lookup(&doc, "/a/b~0c/5") {
-            Err(RefError::Missing { found, .. }) => assert_eq!(found, "/a/b~0c"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn files_outside_the_root_are_refused() {
-        let resolver = Resolver::new(Path::new("/srv/api/main.yaml"));
-        assert!(resolver
-            .file_path(Path::new("/srv/api/main.yaml"), "common/x.yaml")
-            .is_ok());
-        assert!(matches!(
-            resolver.file_path(Path::new("/srv/api/main.yaml"), "../secrets.yaml"),
-            Err(RefError::OutsideRoot(_))
-        ));
-        assert!(matches!(
-            resolver.file_path(Path::new("/srv/api/main.yaml"), "/etc/passwd"),
-            Err(RefError::OutsideRoot(_))
-        ));
-    }
-}
-
 /// `value` (from the file `from`, whose whole document is `doc`) with every local and
 /// relative-file `$ref` replaced by its target, recursively. A reference that cannot be
 /// followed, or that would recurse into itself (a cycle), is left as it is.
@@ -395,5 +342,58 @@ fn inline_at(
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        assert_eq!(
+            parse("#/components/messages/A%20B").ok(),
+            Some(Target::Local {
+                pointer: "/components/messages/A B".into()
+            })
+        );
+        assert_eq!(
+            parse("common/messages.yaml#/X").ok(),
+            Some(Target::File {
+                path: "common/messages.yaml".into(),
+                pointer: "/X".into()
+            })
+        );
+        assert!(matches!(parse("https://r/s#/a"), Ok(Target::Remote { .. })));
+        assert_eq!(parse("#foo"), Err(RefError::NotAPointer("foo".into())));
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%7e%41"), "~A");
+    }
+
+    #[test]
+    fn lookup_reports_how_far_it_got() {
+        let doc = serde_json::json!({"a": {"b~c": [1, {"d": 2}]}});
+        assert_eq!(lookup(&doc, "/a/b~0c/1/d").ok(), Some(&serde_json::json!(2)));
+        match lookup(&doc, "/a/b~0c/5") {
+            Err(RefError::Missing { found, .. }) => assert_eq!(found, "/a/b~0c"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn files_outside_the_root_are_refused() {
+        let resolver = Resolver::new(Path::new("/srv/api/main.yaml"));
+        assert!(resolver
+            .file_path(Path::new("/srv/api/main.yaml"), "common/x.yaml")
+            .is_ok());
+        assert!(matches!(
+            resolver.file_path(Path::new("/srv/api/main.yaml"), "../secrets.yaml"),
+            Err(RefError::OutsideRoot(_))
+        ));
+        assert!(matches!(
+            resolver.file_path(Path::new("/srv/api/main.yaml"), "/etc/passwd"),
+            Err(RefError::OutsideRoot(_))
+        ));
     }
 }

@@ -39,6 +39,24 @@ fn validator() -> Result<&'static Validator, String> {
         .map_err(Clone::clone)
 }
 
+/// The property names and required properties of a 3.0.0 object definition
+/// (`messageObject`, `channel`, `server`, `operation`, ...), read from the schema.
+pub fn object_shape(definition: &str) -> Option<(BTreeSet<String>, Vec<String>)> {
+    let id = format!("http://asyncapi.com/definitions/3.0.0/{definition}.json");
+    let def = schema_value().pointer(&format!("/definitions/{}", crate::source::escape_token(&id)))?;
+    let names = def
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let required = def
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    Some((names, required))
+}
+
 /// One structural problem: where (a JSON pointer into the document) and what.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SchemaError {

@@ -169,6 +169,7 @@ pub fn validate_source(source: &Source) -> FileReport {
     }
     let mut resolver = Resolver::new(&source.path);
     references(&mut ctx, &mut resolver);
+    referenced_kinds(&mut ctx, &mut resolver);
     operations(&mut ctx, &mut resolver);
     channels(&mut ctx);
     protocols(&mut ctx);
@@ -275,6 +276,95 @@ fn references(ctx: &mut Ctx<'_>, resolver: &mut Resolver) {
         if let Err(e) = resolver.resolve(&ctx.source.path, &ctx.source.value, &reference) {
             let (severity, message) = ref_problem(&reference, &e);
             ctx.add(severity, "ref", &join(&pointer, "$ref"), message);
+        }
+    }
+}
+
+/// What a reference must lead to, by where it is: the official parser validates the
+/// document again with references resolved; compiling the schema a second time that way
+/// costs seconds, so the same mistake (a reference to the wrong kind of object, say a
+/// message reference to a schema) is found by checking each target's fields against its
+/// definition's.
+fn referenced_kinds(ctx: &mut Ctx<'_>, resolver: &mut Resolver) {
+    let source = ctx.source;
+    let doc = &source.value;
+    let mut slots: Vec<(String, &'static str, &Value)> = Vec::new();
+    let each = |pointer: &str| -> Vec<(String, &Value)> {
+        doc.pointer(pointer)
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (join(pointer, k), v)).collect())
+            .unwrap_or_default()
+    };
+    for base in ["/channels", "/components/channels"] {
+        for (p, c) in each(base) {
+            for (mp, m) in each(&format!("{p}/messages")) {
+                slots.push((mp, "messageObject", m));
+            }
+            if let Some(servers) = c.get("servers").and_then(Value::as_array) {
+                for (i, s) in servers.iter().enumerate() {
+                    slots.push((format!("{p}/servers/{i}"), "server", s));
+                }
+            }
+        }
+    }
+    for base in ["/operations", "/components/operations"] {
+        for (p, o) in each(base) {
+            if let Some(c) = o.get("channel") {
+                slots.push((join(&p, "channel"), "channel", c));
+            }
+            if let Some(ms) = o.get("messages").and_then(Value::as_array) {
+                for (i, m) in ms.iter().enumerate() {
+                    slots.push((format!("{p}/messages/{i}"), "messageObject", m));
+                }
+            }
+        }
+    }
+    for (p, m) in each("/components/messages") {
+        slots.push((p, "messageObject", m));
+    }
+    for (pointer, kind, value) in slots {
+        let Some(reference) = ref_of(value) else { continue };
+        let Ok((target, _)) = resolver.resolve(&source.path, doc, reference) else {
+            continue; // reported by `references`
+        };
+        let Some(target) = target.as_object() else {
+            ctx.add(
+                Severity::Error,
+                "ref-kind",
+                &join(&pointer, "$ref"),
+                format!("`$ref: {reference}` leads to {}, not an object", crate::schema::json_type(&target)),
+            );
+            continue;
+        };
+        if target.contains_key("$ref") {
+            continue; // a chain: its own slot, if any, is checked where it is
+        }
+        let Some((names, required)) = crate::schema::object_shape(kind) else { continue };
+        let what = match kind {
+            "messageObject" => "message",
+            other => other,
+        };
+        let strangers: Vec<&String> = target
+            .keys()
+            .filter(|k| !names.contains(*k) && !k.starts_with("x-"))
+            .collect();
+        let missing: Vec<&String> = required.iter().filter(|r| !target.contains_key(*r)).collect();
+        if !strangers.is_empty() || !missing.is_empty() {
+            let mut problems = Vec::new();
+            if !strangers.is_empty() {
+                let list: Vec<String> = strangers.iter().map(|s| format!("\"{s}\"")).collect();
+                problems.push(format!("it has {} which a {what} cannot have", list.join(", ")));
+            }
+            if !missing.is_empty() {
+                let list: Vec<String> = missing.iter().map(|s| format!("\"{s}\"")).collect();
+                problems.push(format!("it lacks the required {}", list.join(", ")));
+            }
+            ctx.add(
+                Severity::Error,
+                "ref-kind",
+                &join(&pointer, "$ref"),
+                format!("`$ref: {reference}` must lead to a {what}, but {}", problems.join(" and ")),
+            );
         }
     }
 }
