@@ -141,7 +141,8 @@ pub struct MessageDescription {
     pub content_type: String,
     /// The payload's JSON Schema as schemars produced it: a root schema that may carry
     /// `$schema`, `title` and a `definitions` or `$defs` block. The emitter hoists the
-    /// definitions into `components/schemas` and rewrites every `$ref`.
+    /// definitions into `components/schemas` and rewrites every `$ref`. Or a Multi
+    /// Format Schema Object, `{schemaFormat, schema}` (an Avro contract), kept as is.
     pub payload: Value,
     /// The headers' JSON Schema, same form as `payload`, where declared.
     pub headers: Option<Value>,

@@ -280,6 +280,9 @@ fn build_messages(
         // `null` stands for "no payload" (a unit message).
         let payload = match &desc.payload {
             Value::Null => None,
+            // A Multi Format Schema Object (an Avro contract): the schema is in its own
+            // format, with nothing to hoist; it goes into the document as it is.
+            payload if payload.get("schemaFormat").is_some() => Some(payload.clone()),
             payload => prepare("payload", payload, "Payload"),
         };
         let headers = match &desc.headers {

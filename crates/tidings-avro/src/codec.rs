@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use serde::{de::DeserializeOwned, Serialize};
 use tidings_core::{BoxError, Codec};
 
-use crate::convert::{avro_to_json, json_to_avro};
+use crate::convert::{json_to_avro, read_as};
 use crate::registry::{self, RegistryClient};
 use crate::schema::{cached, Contract};
 use crate::wire;
@@ -81,7 +81,7 @@ pub fn encode_with<T: Serialize>(client: &RegistryClient, contract: &Contract, s
 pub fn decode_with<T: DeserializeOwned>(client: &RegistryClient, contract: &Contract, bytes: &[u8]) -> Result<T, AvroError> {
     let (id, mut body) = wire::unframe(bytes)?;
     let writer = client.contract_by_id(id)?;
-    let value = apache_avro::from_avro_datum(&writer.schema, &mut body, Some(&contract.schema))?;
-    let json = avro_to_json(&value, &contract.schema, &contract.names)?;
+    let value = apache_avro::from_avro_datum(&writer.schema, &mut body, None)?;
+    let json = read_as(&value, &writer, contract)?;
     Ok(serde_json::from_value(json)?)
 }

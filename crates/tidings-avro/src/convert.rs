@@ -392,6 +392,169 @@ fn to_json(value: &Avro, schema: &Schema, names: &Names, path: &str) -> Result<J
     })
 }
 
+/// Reads a value decoded with the writer's schema as the reader's schema says, by the
+/// Avro specification's resolution rules, straight into the reader type's JSON form:
+/// reader fields missing from the writer take their defaults, writer fields the reader
+/// lacks are skipped, numbers promote, enum symbols unknown to the reader take its
+/// default, union branches are matched by type.
+///
+/// Why not apache-avro's `Value::resolve`: it rejects bytes-backed decimals whose byte
+/// length could not hold the schema's full precision (a short, valid encoding of a
+/// small amount such as 39.80 at precision 10), which every other Avro library writes.
+pub fn read_as(value: &Avro, writer: &crate::Contract, reader: &crate::Contract) -> Result<Json, ConvertError> {
+    Reader { writer: &writer.names, reader: &reader.names }.read(value, &writer.schema, &reader.schema, "$")
+}
+
+struct Reader<'a> {
+    writer: &'a Names,
+    reader: &'a Names,
+}
+
+impl Reader<'_> {
+    fn read(&self, value: &Avro, w: &Schema, r: &Schema, path: &str) -> Result<Json, ConvertError> {
+        let (w, r) = (resolve(w, self.writer), resolve(r, self.reader));
+        if let (Schema::Union(wu), Avro::Union(i, inner)) = (w, value) {
+            let Some(branch) = wu.variants().get(*i as usize) else {
+                return err(path, format!("union branch {i} is not in the writer's schema"));
+            };
+            return self.read(inner, branch, r, path);
+        }
+        if let Schema::Union(ru) = r {
+            if let Some(branch) = ru.variants().iter().find(|b| self.matches(w, b)) {
+                return self.read(value, w, branch, path);
+            }
+            return err(path, format!("the writer's {} matches no branch of the reader's {}", crate::compat::describe(w), crate::compat::describe(r)));
+        }
+        match (value, r) {
+            (Avro::Record(fields), Schema::Record(rr)) => {
+                let Schema::Record(wr) = w else { return err(path, "a record where the writer's schema has none") };
+                let mut out = Map::new();
+                for rf in &rr.fields {
+                    let at = child(path, &rf.name);
+                    let written = wr.fields.iter().position(|wf| {
+                        wf.name == rf.name || rf.aliases.as_ref().is_some_and(|a| a.contains(&wf.name))
+                    });
+                    let json = match (written, &rf.default) {
+                        (Some(i), _) => match fields.get(i) {
+                            Some((_, v)) => self.read(v, &wr.fields[i].schema, &rf.schema, &at)?,
+                            None => return err(&at, "missing from the written record"),
+                        },
+                        (None, Some(default)) => default_json(default, &rf.schema, self.reader, &at)?,
+                        (None, None) => {
+                            return err(&at, "the reader's field has no default and the writer did not write it")
+                        }
+                    };
+                    out.insert(rf.name.clone(), json);
+                }
+                Ok(Json::Object(out))
+            }
+            (Avro::Enum(_, symbol), Schema::Enum(re)) => {
+                if re.symbols.contains(symbol) {
+                    Ok(Json::String(symbol.clone()))
+                } else if let Some(d) = &re.default {
+                    Ok(Json::String(d.clone()))
+                } else {
+                    err(path, format!("symbol `{symbol}` is unknown to the reader's enum {}, which has no default", re.name.name))
+                }
+            }
+            (Avro::Array(items), Schema::Array(ra)) => {
+                let Schema::Array(wa) = w else { return err(path, "an array where the writer's schema has none") };
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.read(v, &wa.items, &ra.items, &format!("{path}[{i}]")))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Json::Array)
+            }
+            (Avro::Map(entries), Schema::Map(rm)) => {
+                let Schema::Map(wm) = w else { return err(path, "a map where the writer's schema has none") };
+                let mut keys: Vec<&String> = entries.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), self.read(&entries[k], &wm.types, &rm.types, &child(path, k))?);
+                }
+                Ok(Json::Object(out))
+            }
+            // Promotions: the JSON of a number is the same number.
+            (Avro::Int(i), Schema::Long | Schema::Float | Schema::Double) => Ok(Json::from(*i)),
+            (Avro::Long(i), Schema::Float | Schema::Double) => Ok(Json::from(*i)),
+            (Avro::Float(f), Schema::Double) => float(*f as f64, path),
+            (Avro::String(s), Schema::Bytes) => Ok(Json::Array(s.bytes().map(Json::from).collect())),
+            (Avro::Bytes(b), Schema::String) => match String::from_utf8(b.clone()) {
+                Ok(s) => Ok(Json::String(s)),
+                Err(_) => err(path, "bytes that are not UTF-8 cannot be read as a string"),
+            },
+            // Same type: the writer's value as the writer's schema means it (the scale of
+            // a decimal, the unit of a timestamp).
+            _ => to_json(value, w, self.writer, path),
+        }
+    }
+
+    fn matches(&self, w: &Schema, r: &Schema) -> bool {
+        let (w, r) = (resolve(w, self.writer), resolve(r, self.reader));
+        match (w, r) {
+            (Schema::Record(a), Schema::Record(b)) => a.name.name == b.name.name,
+            (Schema::Enum(a), Schema::Enum(b)) => a.name.name == b.name.name,
+            (Schema::Fixed(a), Schema::Fixed(b)) => a.name.name == b.name.name,
+            (Schema::Int, Schema::Long | Schema::Float | Schema::Double)
+            | (Schema::Long, Schema::Float | Schema::Double)
+            | (Schema::Float, Schema::Double)
+            | (Schema::String, Schema::Bytes)
+            | (Schema::Bytes, Schema::String) => true,
+            _ => std::mem::discriminant(w) == std::mem::discriminant(r),
+        }
+    }
+}
+
+/// A field default (written in Avro's JSON encoding, for a union in its first branch's
+/// type) in the JSON form the reader's Rust type deserializes from.
+fn default_json(default: &Json, schema: &Schema, names: &Names, path: &str) -> Result<Json, ConvertError> {
+    let schema = match resolve(schema, names) {
+        Schema::Union(u) => u.variants().first().map_or(schema, |s| resolve(s, names)),
+        other => other,
+    };
+    // Avro writes bytes defaults as strings of code points 0-255.
+    let as_bytes = |s: &str| s.chars().map(|c| c as u32).collect::<Vec<u32>>();
+    match (schema, default) {
+        (Schema::Bytes | Schema::Fixed(_), Json::String(s)) => Ok(Json::Array(as_bytes(s).into_iter().map(Json::from).collect())),
+        (Schema::Decimal(d), Json::String(s)) => {
+            let bytes: Vec<u8> = as_bytes(s).into_iter().map(|c| c as u8).collect();
+            let unscaled = from_twos_complement(&bytes, path)?;
+            rust_decimal::Decimal::try_from_i128_with_scale(unscaled, d.scale as u32)
+                .map(|v| Json::String(v.to_string()))
+                .or_else(|e| err(path, format!("default decimal out of range: {e}")))
+        }
+        (Schema::Record(r), Json::Object(obj)) => {
+            let mut out = Map::new();
+            for f in &r.fields {
+                if let Some(v) = obj.get(&f.name).or(f.default.as_ref()) {
+                    out.insert(f.name.clone(), default_json(v, &f.schema, names, &child(path, &f.name))?);
+                }
+            }
+            Ok(Json::Object(out))
+        }
+        (Schema::Array(a), Json::Array(items)) => items
+            .iter()
+            .map(|v| default_json(v, &a.items, names, path))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+        (Schema::Map(m), Json::Object(entries)) => {
+            let mut out = Map::new();
+            for (k, v) in entries {
+                out.insert(k.clone(), default_json(v, &m.types, names, &child(path, k))?);
+            }
+            Ok(Json::Object(out))
+        }
+        // Dates and timestamps default to numbers: their Avro values give the JSON form.
+        (_, Json::Number(_)) => match to_avro(default, schema, names, path) {
+            Ok(v) => to_json(&v, schema, names, path),
+            Err(_) => Ok(default.clone()),
+        },
+        _ => Ok(default.clone()),
+    }
+}
+
 fn float(f: f64, path: &str) -> Result<Json, ConvertError> {
     Number::from_f64(f).map(Json::Number).map_or_else(|| err(path, format!("{f} has no JSON form")), Ok)
 }
@@ -512,6 +675,47 @@ mod tests {
         let mut j = sample();
         j["item"] = json!({});
         assert_eq!(json_to_avro(&j, &c.schema, &c.names).unwrap_err().to_string(), "item.sku: missing, and the schema gives no default");
+    }
+
+    fn read(writer: &str, reader: &str, value: Json) -> Result<Json, ConvertError> {
+        let (w, r) = (Contract::parse(writer).unwrap(), Contract::parse(reader).unwrap());
+        let avro = json_to_avro(&value, &w.schema, &w.names).unwrap();
+        let bytes = apache_avro::to_avro_datum(&w.schema, avro).unwrap();
+        let decoded = apache_avro::from_avro_datum(&w.schema, &mut &bytes[..], None).unwrap();
+        read_as(&decoded, &w, &r)
+    }
+
+    fn rec(fields: &str) -> String {
+        format!(r#"{{"type":"record","name":"R","fields":[{fields}]}}"#)
+    }
+
+    #[test]
+    fn reading_with_another_schema_follows_the_resolution_rules() {
+        // A short decimal encoding (39.80 in 2 bytes) at precision 10 reads fine.
+        let dec = rec(r#"{"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}}"#);
+        assert_eq!(read(&dec, &dec, json!({"d": "39.80"})).unwrap(), json!({"d": "39.80"}));
+        // Added with a default, removed, promoted.
+        let w = rec(r#"{"name":"a","type":"int"},{"name":"gone","type":"string"}"#);
+        let r = rec(r#"{"name":"a","type":"double"},{"name":"p","type":"string","default":"normal"},{"name":"b","type":"bytes","default":"\u00ff"},{"name":"n","type":["null","long"],"default":null}"#);
+        assert_eq!(read(&w, &r, json!({"a": 3, "gone": "x"})).unwrap(), json!({"a": 3, "p": "normal", "b": [255], "n": null}));
+        // A plain writer value into a reader union, and a writer union into a plain reader.
+        let plain = rec(r#"{"name":"x","type":"int"}"#);
+        let union = rec(r#"{"name":"x","type":["null","long"]}"#);
+        assert_eq!(read(&plain, &union, json!({"x": 5})).unwrap(), json!({"x": 5}));
+        assert_eq!(read(&union, &plain.replace("int", "long"), json!({"x": 6})).unwrap(), json!({"x": 6}));
+        // Enum symbols: unknown ones take the reader's default, or fail.
+        let e3 = rec(r#"{"name":"s","type":{"type":"enum","name":"S","symbols":["A","B","C"]}}"#);
+        let e2d = rec(r#"{"name":"s","type":{"type":"enum","name":"S","symbols":["A","B","X"],"default":"X"}}"#);
+        let e2 = rec(r#"{"name":"s","type":{"type":"enum","name":"S","symbols":["A","B"]}}"#);
+        assert_eq!(read(&e3, &e2d, json!({"s": "C"})).unwrap(), json!({"s": "X"}));
+        assert_eq!(read(&e3, &e2, json!({"s": "B"})).unwrap(), json!({"s": "B"}));
+        assert!(read(&e3, &e2, json!({"s": "C"})).unwrap_err().reason.contains("unknown to the reader"));
+        // A reader field without default that the writer lacks.
+        let need = rec(r#"{"name":"a","type":"int"},{"name":"must","type":"string"}"#);
+        assert_eq!(read(&plain.replace("\"x\"", "\"a\""), &need, json!({"a": 1})).unwrap_err().path, "must");
+        // Field aliases.
+        let renamed = rec(r#"{"name":"y","aliases":["x"],"type":"int"}"#);
+        assert_eq!(read(&plain, &renamed, json!({"x": 9})).unwrap(), json!({"y": 9}));
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub trait Message: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'st
         None
     }
 
+    /// The payload's schema in the document: the type's JSON Schema, or, for a message
+    /// whose contract is in another format (`#[message(avro = ...)]`), an AsyncAPI
+    /// Multi Format Schema Object `{schemaFormat, schema}` that the emitter keeps as is.
+    fn payload_schema() -> serde_json::Value {
+        schema_of::<Self>()
+    }
+
     /// The description of the message that the document is built from.
     fn describe() -> MessageDescription {
         MessageDescription {
@@ -43,7 +50,7 @@ pub trait Message: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'st
             version: Self::VERSION.map(str::to_owned),
             kind: Self::KIND,
             content_type: <Self::Codec as Codec>::CONTENT_TYPE.to_owned(),
-            payload: schema_of::<Self>(),
+            payload: Self::payload_schema(),
             headers: Self::headers_schema(),
             rust_type: std::any::type_name::<Self>().to_owned(),
         }

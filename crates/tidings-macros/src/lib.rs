@@ -8,6 +8,8 @@
 use proc_macro::TokenStream;
 
 mod attr;
+#[cfg(feature = "avro")]
+mod avro;
 mod main_attr;
 mod message;
 mod operation;
@@ -19,11 +21,28 @@ fn into_tokens(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 /// Implements `tidings::Message`: a stable name, version, kind and JSON Schema.
 ///
 /// `#[message(name = "OrderCreated", version = "1.0.0", kind = "event", headers = H, codec = C)]`,
-/// every key optional; the doc comment becomes the description.
+/// every key optional; the doc comment becomes the description. With the `avro` feature,
+/// `avro = "schemas/order_created.avsc"` makes the `.avsc` the contract: the struct is
+/// checked against it at compile time and travels as Avro (Confluent wire format).
 #[proc_macro_derive(Message, attributes(message))]
 pub fn derive_message(input: TokenStream) -> TokenStream {
     into_tokens(syn::parse(input).and_then(message::expand))
 }
+
+/// Ties a record struct or an enum nested in an Avro message to its named type in the
+/// `.avsc`, checking it like the message: `#[avro(schema = "schemas/order.avsc", name = "OrderItem")]`
+/// (`name` defaults to the type's name; a full name also works). Needs the `avro` feature.
+#[proc_macro_derive(Avro, attributes(avro))]
+pub fn derive_avro(input: TokenStream) -> TokenStream {
+    #[cfg(feature = "avro")]
+    return into_tokens(syn::parse(input).and_then(avro::derive));
+    #[cfg(not(feature = "avro"))]
+    into_tokens(syn::parse::<syn::DeriveInput>(input).and_then(|i| Err(syn::Error::new_spanned(&i.ident, AVRO_FEATURE_OFF))))
+}
+
+/// What a use of Avro says without the `avro` feature.
+#[cfg(not(feature = "avro"))]
+const AVRO_FEATURE_OFF: &str = "Avro contracts need the `avro` feature of tidings: tidings = { ..., features = [\"avro\"] }";
 
 /// Registers an async fn as a consumer of `channel`.
 ///

@@ -13,12 +13,13 @@ struct MessageAttrs {
     kind: Option<TokenStream>,
     headers: Option<Type>,
     codec: Option<Path>,
+    avro: Option<LitStr>,
 }
 
-const KEYS: &[&str] = &["name", "version", "kind", "headers", "codec"];
+const KEYS: &[&str] = &["name", "version", "kind", "headers", "codec", "avro"];
 
 fn parse(input: &DeriveInput) -> syn::Result<MessageAttrs> {
-    let mut out = MessageAttrs { name: None, version: None, kind: None, headers: None, codec: None };
+    let mut out = MessageAttrs { name: None, version: None, kind: None, headers: None, codec: None, avro: None };
     let mut args = Args::new(KEYS);
     for a in input.attrs.iter().filter(|a| a.path().is_ident("message")) {
         a.parse_nested_meta(|meta| {
@@ -51,6 +52,7 @@ fn parse(input: &DeriveInput) -> syn::Result<MessageAttrs> {
                 }
                 "headers" => out.headers = Some(meta.value()?.parse()?),
                 "codec" => out.codec = Some(meta.value()?.parse()?),
+                "avro" => out.avro = Some(attr::non_empty(attr::string(&meta)?, "an Avro schema path")?),
                 _ => unreachable!("Args::key only returns known keys"),
             }
             Ok(())
@@ -72,7 +74,24 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let version = attr::opt_str(&attrs.version.map(|l| l.value()));
     let description = attr::opt_str(&attr::doc_of(&input.attrs));
     let kind = attrs.kind.unwrap_or_else(|| quote!(::tidings::MessageKind::Event));
-    let codec = attrs.codec.map(|p| quote!(#p)).unwrap_or_else(|| quote!(::tidings::Json));
+    // An Avro contract is checked here, at compile time, and brings its own codec and
+    // payload schema.
+    let avro = match (&attrs.avro, &attrs.codec) {
+        (Some(_), Some(codec)) => {
+            return Err(syn::Error::new_spanned(codec, "`avro` sets the codec (Avro in the Confluent wire format): drop `codec`"));
+        }
+        (Some(lit), None) => Some(avro_parts(&input, lit)?),
+        (None, _) => None,
+    };
+    let codec = match (&avro, attrs.codec) {
+        (Some(parts), _) => parts.codec.clone(),
+        (None, Some(p)) => quote!(#p),
+        (None, None) => quote!(::tidings::Json),
+    };
+    let (avro_impls, payload) = match avro {
+        Some(parts) => (parts.impls, parts.payload),
+        None => (TokenStream::new(), TokenStream::new()),
+    };
     let headers = attrs.headers.map(|h| {
         quote! {
             fn headers_schema() -> ::core::option::Option<::tidings::__private::serde_json::Value> {
@@ -88,6 +107,26 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
             type Codec = #codec;
             #headers
+            #payload
         }
+        #avro_impls
     })
+}
+
+#[cfg(feature = "avro")]
+fn avro_parts(input: &DeriveInput, lit: &LitStr) -> syn::Result<crate::avro::MessageParts> {
+    crate::avro::message(input, lit)
+}
+
+#[cfg(not(feature = "avro"))]
+fn avro_parts(_: &DeriveInput, lit: &LitStr) -> syn::Result<AvroParts> {
+    Err(syn::Error::new_spanned(lit, crate::AVRO_FEATURE_OFF))
+}
+
+/// Stands in for `avro::MessageParts` without the feature (never built).
+#[cfg(not(feature = "avro"))]
+struct AvroParts {
+    impls: TokenStream,
+    codec: TokenStream,
+    payload: TokenStream,
 }

@@ -32,7 +32,7 @@ pub use tidings_core::{
     CorrelationId, Error, FromDelivery, HandlerOutput, Headers, Incoming, Json, Key, MemoryBroker, Message, MessageKind,
     NoReply, Outgoing, PackageInfo, Params, Producer, PublishOptions, Raw, RetryPolicy, Running, State, TidingsArgs,
 };
-pub use tidings_macros::{consumer, main, producer, Message};
+pub use tidings_macros::{consumer, main, producer, Avro, Message};
 
 /// The AsyncAPI model and emitter.
 pub use tidings_asyncapi as asyncapi;
@@ -44,6 +44,10 @@ pub use tidings_kafka as kafka;
 /// The SQS broker (`sqs://`), with the `sqs` feature.
 #[cfg(feature = "sqs")]
 pub use tidings_sqs as sqs;
+
+/// Avro contracts and the Schema Registry, with the `avro` feature.
+#[cfg(feature = "avro")]
+pub use tidings_avro as avro;
 
 /// What a service module needs: `use tidings::prelude::*;`.
 pub mod prelude {

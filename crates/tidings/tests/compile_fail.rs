@@ -1,9 +1,29 @@
 //! Misuse of the macros fails to compile with an error on the offending token. Each
 //! case is a file under `ui/` with the expected compiler output beside it (`.stderr`);
-//! refresh them with `TRYBUILD=overwrite cargo test -p tidings --test compile_fail`.
+//! refresh them with `TRYBUILD=overwrite cargo test -p tidings --test compile_fail`
+//! (`--features avro` for the `avro_*` cases).
 
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/*.rs");
+    let mut cases: Vec<_> = std::fs::read_dir("tests/ui")
+        .expect("tests/ui")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        // The Avro cases need the `avro` feature: `avro_ui` runs them.
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("avro_")))
+        .collect();
+    cases.sort();
+    for case in cases {
+        t.compile_fail(case);
+    }
+}
+
+/// A mismatch between a struct and its `.avsc` is an error on the offending field
+/// that says what the schema expects (fixtures in `ui/avro/`).
+#[cfg(feature = "avro")]
+#[test]
+fn avro_ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/avro_*.rs");
 }

@@ -1,0 +1,26 @@
+use std::collections::HashMap;
+
+use chrono::DateTime;
+use rust_decimal::Decimal;
+use tidings::prelude::*;
+
+#[derive(Serialize, Deserialize, JsonSchema, Message)]
+#[message(avro = "tests/ui/avro/kinds.avsc")]
+struct Kinds {
+    text: String,
+    count: i32,
+    big: i64,
+    ratio: f32,
+    precise: f64,
+    flag: bool,
+    blob: Vec<u8>,
+    price: Decimal,
+    at: DateTime<chrono::FixedOffset>,
+    on: String,
+    id: String,
+    maybe: Option<String>,
+    tags: Vec<String>,
+    attrs: HashMap<String, i64>,
+}
+
+fn main() {}
