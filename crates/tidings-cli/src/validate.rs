@@ -796,17 +796,57 @@ fn avro_payloads(ctx: &mut Ctx<'_>, resolver: &mut Resolver) {
     }
 }
 
+/// Whether `name` is an Avro name (dotted segments of `[A-Za-z_][A-Za-z0-9_]*`).
+fn avro_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|segment| {
+            let mut chars = segment.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The first invalid `name`/`namespace` of a named type, found before `apache-avro` sees
+/// it: its parser panics on some of them instead of returning an error.
+fn bad_avro_name(schema: &Value, depth: usize) -> Option<String> {
+    if depth > crate::source::MAX_DEPTH {
+        return Some("the schema nests too deeply".into());
+    }
+    match schema {
+        Value::Object(map) => {
+            let named = matches!(map.get("type").and_then(Value::as_str), Some("record" | "error" | "enum" | "fixed"));
+            if named {
+                for key in ["name", "namespace"] {
+                    if let Some(v) = map.get(key) {
+                        match v.as_str() {
+                            Some(n) if key == "namespace" && n.is_empty() => {}
+                            Some(n) if avro_name_ok(n) => {}
+                            _ => return Some(format!("{key} {} is not a valid Avro name", crate::schema::short(v))),
+                        }
+                    }
+                }
+            }
+            map.values().find_map(|v| bad_avro_name(v, depth + 1))
+        }
+        Value::Array(items) => items.iter().find_map(|v| bad_avro_name(v, depth + 1)),
+        _ => None,
+    }
+}
+
 /// Parses an Avro schema (a JSON value, or a string holding one).
 pub fn check_avro(schema: &Value) -> Result<apache_avro::Schema, String> {
-    let parsed = match schema {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v) => apache_avro::Schema::parse(&v),
-            // A bare string is a type name (`"string"`).
-            Err(_) => apache_avro::Schema::parse(schema),
-        },
-        other => apache_avro::Schema::parse(other),
+    let value = match schema {
+        Value::String(text) => serde_json::from_str::<Value>(text).unwrap_or_else(|_| schema.clone()),
+        other => other.clone(),
     };
-    parsed.map_err(|e| e.to_string())
+    if let Some(problem) = bad_avro_name(&value, 0) {
+        return Err(problem);
+    }
+    // The parser is a dependency we do not control: a panic in it is a finding, not a crash.
+    match std::panic::catch_unwind(|| apache_avro::Schema::parse(&value)) {
+        Ok(parsed) => parsed.map_err(|e| e.to_string()),
+        Err(_) => Err("the Avro schema parser gave up on this schema".into()),
+    }
 }
 
 /// The same message id (the key of a channel's or the components' messages) must mean the
