@@ -1,5 +1,6 @@
 //! Scale: writes N service documents (default 1,000) with M channels each (default 20)
-//! as YAML files, then times loading them into a catalog and answering queries.
+//! as YAML files and as JSON files, then times loading each set into a catalog (wall and
+//! CPU time) and answering queries.
 //!
 //! `cargo bench -p tidings-catalog --bench catalog [-- --services N --channels M --runs R]`
 //!
@@ -78,6 +79,18 @@ fn write_fleet(dir: &Path, services: usize, channels: usize) -> u64 {
     bytes
 }
 
+/// CPU time of this process so far (user + system), from /proc: wall time on a shared
+/// machine counts other processes' work too.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports in USER_HZ, 100 on every mainstream configuration.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -93,14 +106,33 @@ fn main() {
         bytes as f64 / (1024.0 * 1024.0),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
+    let json_dir = dir.with_extension("json");
+    let _ = std::fs::remove_dir_all(&json_dir);
+    std::fs::create_dir_all(&json_dir).expect("create the JSON bench folder");
+    for entry in std::fs::read_dir(&dir).expect("the YAML folder") {
+        let path = entry.expect("an entry").path();
+        let value: serde_json::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("read")).expect("YAML");
+        let name = path.with_extension("json");
+        std::fs::write(json_dir.join(name.file_name().expect("a name")), value.to_string()).expect("write JSON");
+    }
     let mut load_times = Vec::new();
+    let mut load_cpu = Vec::new();
+    let mut json_times = Vec::new();
+    let mut json_cpu = Vec::new();
     let mut query_times = Vec::new();
     let mut flows_times = Vec::new();
     let mut consumers = 0;
     for _ in 0..runs {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), cpu_time());
+        let catalog = load(&[json_dir.clone()], &LoadOptions::default()).expect("the JSON documents load");
+        json_times.push(start.elapsed());
+        json_cpu.extend(cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)));
+        assert_eq!(catalog.services.len(), services);
+        let (start, cpu) = (Instant::now(), cpu_time());
         let catalog = load(&[dir.clone()], &LoadOptions::default()).expect("the bench documents load");
         load_times.push(start.elapsed());
+        load_cpu.extend(cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)));
         assert_eq!(catalog.services.len(), services, "every document became a service");
         assert!(catalog.diagnostics.is_empty(), "{:?}", catalog.diagnostics.first());
 
@@ -115,12 +147,49 @@ fn main() {
         flows_times.push(start.elapsed());
         assert_eq!(flows.len(), consumers, "every consumer is reached, half through the bridge");
     }
+    // Where loading spends its time, on one thread: the YAML parser, the typed model,
+    // and the same documents as JSON.
+    let texts: Vec<String> = (0..services).map(|i| document(i, services, channels)).collect();
+    let start = Instant::now();
+    for text in &texts {
+        tidings_asyncapi::Document::from_yaml(text).expect("parses");
+    }
+    let yaml_typed = start.elapsed();
+    let start = Instant::now();
+    let values: Vec<serde_json::Value> = texts.iter().map(|t| serde_yaml_ng::from_str(t).expect("parses")).collect();
+    let yaml_value = start.elapsed();
+    let jsons: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    let start = Instant::now();
+    for json in &jsons {
+        tidings_asyncapi::Document::from_json(json).expect("parses");
+    }
+    let json_typed = start.elapsed();
+    println!(
+        "one thread, {services} documents: YAML -> model {}; YAML -> JSON value only {}; JSON ({:.1} MiB) -> model {}",
+        ms(yaml_typed),
+        ms(yaml_value),
+        jsons.iter().map(String::len).sum::<usize>() as f64 / (1024.0 * 1024.0),
+        ms(json_typed)
+    );
     let median = |v: &mut Vec<Duration>| {
         v.sort();
         v[v.len() / 2]
     };
-    println!("load (read + parse + build):       median {}  (min {})", ms(median(&mut load_times)), ms(load_times[0]));
+    let cpu = |v: &mut Vec<Duration>| if v.is_empty() { "n/a".to_owned() } else { ms(median(v)) };
+    println!(
+        "load YAML (read + parse + build):  median {}  (min {}), CPU {}",
+        ms(median(&mut load_times)),
+        ms(load_times[0]),
+        cpu(&mut load_cpu)
+    );
+    println!(
+        "load JSON (read + parse + build):  median {}  (min {}), CPU {}",
+        ms(median(&mut json_times)),
+        ms(json_times[0]),
+        cpu(&mut json_cpu)
+    );
     println!("who-consumes (2 queries):          median {}", ms(median(&mut query_times)));
     println!("flows CustomerDataDeletionRequest: median {}  ({consumers} consumers)", ms(median(&mut flows_times)));
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&json_dir);
 }

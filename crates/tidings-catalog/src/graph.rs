@@ -315,11 +315,14 @@ pub struct Placed {
     pub layer: usize,
 }
 
-/// A computed layout: one [`Placed`] per node, and the drawing's size.
+/// A computed layout: one [`Placed`] per node, the route of every edge, and the size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// Per node, in [`Graph::nodes`] order.
     pub nodes: Vec<Placed>,
+    /// Per edge, in [`Graph::edges`] order: the points it passes through, from its
+    /// source's side to its target's side (more than two when it spans several columns).
+    pub edges: Vec<Vec<(f64, f64)>>,
     /// Width of the drawing.
     pub width: f64,
     /// Height of the drawing.
@@ -328,12 +331,16 @@ pub struct Layout {
 
 const CHAR_W: f64 = 7.2;
 const NODE_H: f64 = 40.0;
+/// Height of the slot a long edge takes in a column it crosses.
+const DUMMY_H: f64 = 12.0;
 const GAP_X: f64 = 110.0;
 const GAP_Y: f64 = 26.0;
 const MARGIN: f64 = 20.0;
 
-/// Layered layout, left to right: cycles broken by reversing DFS back edges, layers by
-/// longest path, order within a layer by barycenter sweeps, then coordinates.
+/// Layered layout, left to right (Sugiyama style): cycles broken by reversing DFS back
+/// edges, layers by longest path, an invisible waypoint in every column a long edge
+/// crosses (so edges pass between nodes, not through them), order within a column by
+/// barycenter sweeps, then coordinates.
 pub fn layout(graph: &Graph) -> Layout {
     let n = graph.nodes.len();
     // 1. Acyclic orientation: edges that close a cycle in DFS order are reversed.
@@ -376,17 +383,15 @@ pub fn layout(graph: &Graph) -> Layout {
     }
     // 2. Longest-path layers (Kahn order).
     let mut indegree = vec![0usize; n];
-    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut pred: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut dag_succ: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &(a, b) in &dag {
-        succ[a].push(b);
-        pred[b].push(a);
+        dag_succ[a].push(b);
         indegree[b] += 1;
     }
     let mut layer = vec![0usize; n];
     let mut ready: Vec<usize> = (0..n).filter(|&v| indegree[v] == 0).collect();
     while let Some(v) = ready.pop() {
-        for &w in &succ[v] {
+        for &w in &dag_succ[v] {
             layer[w] = layer[w].max(layer[v] + 1);
             indegree[w] -= 1;
             if indegree[w] == 0 {
@@ -394,22 +399,55 @@ pub fn layout(graph: &Graph) -> Layout {
             }
         }
     }
+    // 3. Waypoints: an edge spanning k columns gets k - 1 dummy nodes, one per column
+    //    crossed, in the order from its source to its target.
+    let mut chains: Vec<Vec<usize>> = Vec::with_capacity(graph.edges.len());
+    for e in &graph.edges {
+        let (a, b) = (layer[e.from], layer[e.to]);
+        let crossed: Vec<usize> = if a + 1 < b {
+            (a + 1..b).collect()
+        } else if b + 1 < a {
+            (b + 1..a).rev().collect()
+        } else {
+            Vec::new()
+        };
+        let mut chain = Vec::with_capacity(crossed.len());
+        for l in crossed {
+            chain.push(layer.len());
+            layer.push(l);
+        }
+        chains.push(chain);
+    }
+    let total = layer.len();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); total];
+    let mut pred: Vec<Vec<usize>> = vec![Vec::new(); total];
+    for (e, chain) in graph.edges.iter().zip(&chains) {
+        if e.from == e.to {
+            continue;
+        }
+        let mut points = vec![e.from];
+        points.extend(chain);
+        points.push(e.to);
+        for pair in points.windows(2) {
+            // Ordering only needs "neighbour in the next or previous column".
+            let (a, b) = if layer[pair[0]] < layer[pair[1]] { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+            succ[a].push(b);
+            pred[b].push(a);
+        }
+    }
     let layers = layer.iter().copied().max().map_or(0, |m| m + 1);
     let mut rows: Vec<Vec<usize>> = vec![Vec::new(); layers];
-    for v in 0..n {
+    for v in 0..total {
         rows[layer[v]].push(v);
     }
-    // 3. Barycenter sweeps: each node moves to the mean position of its neighbours in
-    //    the layer before (downward sweep) or after (upward sweep).
-    let mut position = vec![0f64; n];
-    let set_positions = |rows: &Vec<Vec<usize>>, position: &mut Vec<f64>| {
-        for row in rows {
-            for (i, &v) in row.iter().enumerate() {
-                position[v] = i as f64;
-            }
+    // 4. Barycenter sweeps: each node moves to the mean position of its neighbours in
+    //    the column before (downward sweep) or after (upward sweep).
+    let mut position = vec![0f64; total];
+    for row in &rows {
+        for (i, &v) in row.iter().enumerate() {
+            position[v] = i as f64;
         }
-    };
-    set_positions(&rows, &mut position);
+    }
     for sweep in 0..8 {
         let downward = sweep % 2 == 0;
         let order: Vec<usize> = if downward { (1..layers).collect() } else { (0..layers.saturating_sub(1)).rev().collect() };
@@ -434,24 +472,40 @@ pub fn layout(graph: &Graph) -> Layout {
             }
         }
     }
-    // 4. Coordinates: columns as wide as their widest node, rows stacked and centred.
-    let width_of = |v: usize| {
-        let node = &graph.nodes[v];
-        let chars = node
-            .label
-            .chars()
-            .count()
-            .max(node.sublabel.as_ref().map_or(0, |s| s.chars().count()));
-        (chars as f64 * CHAR_W + 28.0).max(80.0)
+    // 5. Coordinates: columns as wide as their widest node, stacked and centred; the gap
+    //    after a column fits the longest label drawn in it (labels sit on the first
+    //    segment of their edge, halfway).
+    let size_of = |v: usize| -> (f64, f64) {
+        match graph.nodes.get(v) {
+            Some(node) => {
+                let chars = node
+                    .label
+                    .chars()
+                    .count()
+                    .max(node.sublabel.as_ref().map_or(0, |s| s.chars().count()));
+                ((chars as f64 * CHAR_W + 28.0).max(80.0), NODE_H)
+            }
+            None => (0.0, DUMMY_H),
+        }
     };
     let column_width: Vec<f64> = rows
         .iter()
-        .map(|row| row.iter().map(|&v| width_of(v)).fold(0.0, f64::max))
+        .map(|row| row.iter().map(|&v| size_of(v).0).fold(0.0, f64::max))
         .collect();
     let column_height: Vec<f64> = rows
         .iter()
-        .map(|row| row.len() as f64 * (NODE_H + GAP_Y) - GAP_Y)
+        .map(|row| row.iter().map(|&v| size_of(v).1 + GAP_Y).sum::<f64>() - GAP_Y)
         .collect();
+    let mut gaps = vec![GAP_X; layers];
+    for (e, chain) in graph.edges.iter().zip(&chains) {
+        let next = chain.first().copied().unwrap_or(e.to);
+        let (a, b) = (layer[e.from], layer[next]);
+        if a.abs_diff(b) == 1 {
+            let needed = e.label.chars().count() as f64 * CHAR_W + 40.0;
+            let gap = &mut gaps[a.min(b)];
+            *gap = gap.max(needed);
+        }
+    }
     let height = column_height.iter().copied().fold(0.0, f64::max).max(NODE_H) + 2.0 * MARGIN;
     let mut placed = vec![
         Placed {
@@ -461,26 +515,53 @@ pub fn layout(graph: &Graph) -> Layout {
             h: 0.0,
             layer: 0
         };
-        n
+        total
     ];
     let mut x = MARGIN;
     for (l, row) in rows.iter().enumerate() {
-        let top = MARGIN + (height - 2.0 * MARGIN - column_height[l]) / 2.0;
-        for (i, &v) in row.iter().enumerate() {
-            let w = width_of(v);
+        let mut y = MARGIN + (height - 2.0 * MARGIN - column_height[l]) / 2.0;
+        for &v in row {
+            let (w, h) = size_of(v);
+            let w = if v < n { w } else { column_width[l] };
             placed[v] = Placed {
                 x: x + (column_width[l] - w) / 2.0,
-                y: top + i as f64 * (NODE_H + GAP_Y),
+                y,
                 w,
-                h: NODE_H,
+                h,
                 layer: l,
             };
+            y += h + GAP_Y;
         }
-        x += column_width[l] + GAP_X;
+        x += column_width[l] + gaps[l];
     }
-    let width = (x - GAP_X + MARGIN).max(2.0 * MARGIN);
+    let width = (x - gaps.last().copied().unwrap_or(GAP_X) + MARGIN).max(2.0 * MARGIN);
+    // 6. Routes: leave the source on the side facing the target, pass every waypoint's
+    //    centre line, enter the target on the side facing the source.
+    let edges = graph
+        .edges
+        .iter()
+        .zip(&chains)
+        .map(|(e, chain)| {
+            let (a, b) = (placed[e.from], placed[e.to]);
+            let forward = a.layer <= b.layer;
+            let mut points = vec![if forward { (a.x + a.w, a.y + a.h / 2.0) } else { (a.x, a.y + a.h / 2.0) }];
+            for &d in chain {
+                let p = placed[d];
+                let (left, right) = ((p.x, p.y + p.h / 2.0), (p.x + p.w, p.y + p.h / 2.0));
+                if forward {
+                    points.extend([left, right]);
+                } else {
+                    points.extend([right, left]);
+                }
+            }
+            points.push(if forward { (b.x, b.y + b.h / 2.0) } else { (b.x + b.w, b.y + b.h / 2.0) });
+            points
+        })
+        .collect();
+    placed.truncate(n);
     Layout {
         nodes: placed,
+        edges,
         width,
         height,
     }
@@ -514,13 +595,15 @@ pub fn to_svg(graph: &Graph, title: &str, link: &dyn Fn(&Node) -> Option<String>
     out.push_str(
         "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#475569\"/></marker></defs>",
     );
-    for edge in &graph.edges {
-        let (a, b) = (layout.nodes[edge.from], layout.nodes[edge.to]);
-        let (x1, y1) = (a.x + a.w, a.y + a.h / 2.0);
-        let (x2, y2) = (b.x, b.y + b.h / 2.0);
-        // Forward edges bend smoothly; backward ones loop out and back.
-        let bend = ((x2 - x1).abs() / 2.0).max(50.0);
-        let d = format!("M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}", x1 + bend, x2 - bend);
+    for (edge, points) in graph.edges.iter().zip(&layout.edges) {
+        // Cubic segments with horizontal tangents through every point of the route.
+        let mut d = String::new();
+        let _ = write!(d, "M{:.1},{:.1}", points[0].0, points[0].1);
+        for pair in points.windows(2) {
+            let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
+            let bend = if (x2 - x1).abs() < 1.0 { 40.0 } else { (x2 - x1) / 2.0 };
+            let _ = write!(d, " C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}", x1 + bend, x2 - bend);
+        }
         let dash = if edge.kind == EdgeKind::Bridge { " stroke-dasharray=\"6 4\"" } else { "" };
         let _ = write!(
             out,
@@ -528,13 +611,13 @@ pub fn to_svg(graph: &Graph, title: &str, link: &dyn Fn(&Node) -> Option<String>
             escape(&edge.label)
         );
         if !edge.label.is_empty() {
-            // The curve's midpoint (t = 1/2 of the cubic).
-            let mx = (x1 + 3.0 * (x1 + bend) + 3.0 * (x2 - bend) + x2) / 8.0;
-            let my = (y1 + y2) / 2.0;
+            // Halfway along the first segment, next to the source.
+            let ((x1, y1), (x2, y2)) = (points[0], points[1]);
             let _ = write!(
                 out,
-                "<text x=\"{mx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#1e293b\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
-                my - 4.0,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#1e293b\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                (x1 + x2) / 2.0,
+                (y1 + y2) / 2.0 - 4.0,
                 escape(&edge.label)
             );
         }
@@ -625,6 +708,31 @@ mod tests {
         let mut ys: Vec<f64> = l.nodes[1..].iter().map(|p| p.y).collect();
         ys.sort_by(f64::total_cmp);
         assert!(ys.windows(2).all(|w| w[1] - w[0] >= NODE_H));
+    }
+
+    #[test]
+    fn long_edges_pass_between_the_nodes_of_the_columns_they_cross() {
+        // a -> b -> c and a -> c: the long edge gets a waypoint in b's column, beside b.
+        let g = Graph {
+            nodes: vec![node("a", NodeKind::Service), node("b", NodeKind::Channel), node("c", NodeKind::Service)],
+            edges: vec![
+                Edge { from: 0, to: 1, kind: EdgeKind::Send, label: String::new() },
+                Edge { from: 1, to: 2, kind: EdgeKind::Receive, label: String::new() },
+                Edge { from: 0, to: 2, kind: EdgeKind::Bridge, label: String::new() },
+            ],
+        };
+        let l = layout(&g);
+        assert_eq!(l.edges[0].len(), 2);
+        let route = &l.edges[2];
+        assert_eq!(route.len(), 4, "{route:?}");
+        let b = l.nodes[1];
+        let (wx, wy) = route[1];
+        assert!(wx >= b.x - 0.1 && route[2].0 <= b.x + b.w + 0.1, "inside b's column");
+        assert!(wy < b.y || wy > b.y + b.h, "not through b: {wy} vs {b:?}");
+        // A backward edge (the cycle's) runs right to left.
+        let back = layout(&chain_with_cycle());
+        let r = &back.edges[2];
+        assert!(r.first().unwrap().0 > r.last().unwrap().0, "{r:?}");
     }
 
     #[test]
