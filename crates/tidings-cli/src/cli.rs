@@ -34,6 +34,9 @@ pub enum Command {
     /// Questions and outputs over many services' documents (the `tidings-catalog` crate).
     #[command(subcommand)]
     Catalog(tidings_catalog::cli::CatalogCommand),
+    /// The Schema Registry: serve one in memory, register or check Avro schemas (the `tidings-avro` crate).
+    #[command(subcommand)]
+    Registry(tidings_avro::cli::RegistryCommand),
 }
 
 /// Text for people, JSON for machines.
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> u8 {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         ),
+        Command::Registry(cmd) => tidings_avro::cli::execute(&cmd, &mut std::io::stdout(), &mut std::io::stderr()),
     }
 }
 
