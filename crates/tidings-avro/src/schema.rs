@@ -33,7 +33,11 @@ pub struct Contract {
 impl Contract {
     /// Parses an `.avsc` text.
     pub fn parse(text: &str) -> Result<Contract, SchemaError> {
-        let schema = Schema::parse_str(text).map_err(|e| SchemaError(format!("invalid Avro schema: {e}")))?;
+        // apache-avro panics on some invalid names (`Order#Created`) instead of
+        // returning an error; a registry server must not lose its thread to that.
+        let parsed = std::panic::catch_unwind(|| Schema::parse_str(text))
+            .map_err(|_| SchemaError("invalid Avro schema: apache-avro could not parse it (an invalid name?)".into()))?;
+        let schema = parsed.map_err(|e| SchemaError(format!("invalid Avro schema: {e}")))?;
         Ok(Contract::from_schema(schema))
     }
 
@@ -133,6 +137,12 @@ mod tests {
         let c = Contract::parse(r#"{"type":"record","name":"A","fields":[{"name":"x","type":"int","default":1}]}"#).unwrap();
         assert_eq!(a.normalized, b.normalized);
         assert_ne!(a.normalized, c.normalized);
+    }
+
+    #[test]
+    fn invalid_names_are_errors_not_panics() {
+        let bad = r#"{"type":"record","name":"Order#Created","fields":[{"name":"order_id","type":"string"}]}"#;
+        assert!(Contract::parse(bad).unwrap_err().0.starts_with("invalid Avro schema"));
     }
 
     #[test]

@@ -71,7 +71,9 @@ fn load(lit: &LitStr) -> syn::Result<Loaded> {
     let shown = lit.value();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| syn::Error::new_spanned(lit, format!("cannot read the Avro schema `{shown}`: {e}")))?;
-    let schema = Schema::parse_str(&text)
+    // apache-avro panics on some invalid names: an error on the path, not a macro panic.
+    let schema = std::panic::catch_unwind(|| Schema::parse_str(&text))
+        .map_err(|_| syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema (apache-avro could not parse it: an invalid name?)")))?
         .map_err(|e| syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema: {e}")))?;
     let mut names = Vec::new();
     collect_names(&schema, &mut names);
