@@ -17,7 +17,12 @@ fn fleet() -> Catalog {
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs/asyncapi"))
         .expect("docs/asyncapi exists (cargo xtask spec)")
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("fleet-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fleet-")
+        })
         .collect();
     docs.sort();
     assert_eq!(docs.len(), 6, "one document per fleet service: {docs:?}");
@@ -41,14 +46,23 @@ fn who_consumes_customer_data_deletion_request_answers_billing_email_and_analyti
         consumers,
         [
             ("analytics".to_owned(), "sqs:privacy-deletions".to_owned()),
-            ("billing".to_owned(), "kafka:privacy.deletion-requests".to_owned()),
+            (
+                "billing".to_owned(),
+                "kafka:privacy.deletion-requests".to_owned()
+            ),
             ("email".to_owned(), "nats:privacy.deletions".to_owned()),
         ]
     );
     // And each of them is really reached from the producer, across the bridges.
-    let reached: BTreeSet<String> =
-        catalog.flows("CustomerDataDeletionRequest").into_iter().map(|f| f.consumer).collect();
-    assert_eq!(reached, BTreeSet::from(["analytics".into(), "billing".into(), "email".into()]));
+    let reached: BTreeSet<String> = catalog
+        .flows("CustomerDataDeletionRequest")
+        .into_iter()
+        .map(|f| f.consumer)
+        .collect();
+    assert_eq!(
+        reached,
+        BTreeSet::from(["analytics".into(), "billing".into(), "email".into()])
+    );
 }
 
 #[test]
@@ -66,7 +80,12 @@ fn orders_reach_fulfilment_through_the_bridge_declared_in_code() {
         .iter()
         .map(|f| {
             let channels: Vec<String> = f.channels.iter().map(ToString::to_string).collect();
-            format!("{} -> {} -> {}", f.producer, channels.join(" => "), f.consumer)
+            format!(
+                "{} -> {} -> {}",
+                f.producer,
+                channels.join(" => "),
+                f.consumer
+            )
         })
         .collect();
     assert_eq!(

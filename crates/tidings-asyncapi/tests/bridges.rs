@@ -5,15 +5,27 @@ mod fixtures;
 use fixtures::{message, operation};
 use serde_json::json;
 use tidings_asyncapi::{
-    emit, Action, BridgeDescription, ChannelDescription, Document, MessageKind, Problem, ServiceDescription,
+    emit, Action, BridgeDescription, ChannelDescription, Document, MessageKind, Problem,
+    ServiceDescription,
 };
 
 fn with_bridges(bridges: Vec<BridgeDescription>) -> ServiceDescription {
     ServiceDescription {
         title: "orders".into(),
         version: "1.0.0".into(),
-        messages: vec![message("OrderCreated", "o::OrderCreated", MessageKind::Event, "New.", json!({"type": "object"}))],
-        operations: vec![operation("order_created", Action::Send, "orders.created", "OrderCreated")],
+        messages: vec![message(
+            "OrderCreated",
+            "o::OrderCreated",
+            MessageKind::Event,
+            "New.",
+            json!({"type": "object"}),
+        )],
+        operations: vec![operation(
+            "order_created",
+            Action::Send,
+            "orders.created",
+            "OrderCreated",
+        )],
         channels: vec![ChannelDescription {
             address: "orders.created".into(),
             bridges,
@@ -26,12 +38,16 @@ fn with_bridges(bridges: Vec<BridgeDescription>) -> ServiceDescription {
 #[test]
 fn bridges_are_written_sorted_and_round_trip() {
     let desc = with_bridges(vec![
-        BridgeDescription::to("sqs:order-events").convert("avro -> json").description("Kafka Connect SQS sink"),
+        BridgeDescription::to("sqs:order-events")
+            .convert("avro -> json")
+            .description("Kafka Connect SQS sink"),
         "nats:orders.mirror".into(),
         "nats:orders.mirror".into(),
     ]);
     let doc = emit(&desc).expect("valid");
-    let channel = doc.channels["orders.created"].as_item().expect("inline channel");
+    let channel = doc.channels["orders.created"]
+        .as_item()
+        .expect("inline channel");
     assert_eq!(
         channel.extensions["x-tidings-bridge"],
         json!([
@@ -40,11 +56,18 @@ fn bridges_are_written_sorted_and_round_trip() {
         ])
     );
     let yaml = doc.to_yaml();
-    assert!(yaml.contains("    x-tidings-bridge:\n    - to: nats:orders.mirror\n"), "{yaml}");
+    assert!(
+        yaml.contains("    x-tidings-bridge:\n    - to: nats:orders.mirror\n"),
+        "{yaml}"
+    );
     assert_eq!(Document::from_yaml(&yaml).expect("reads back"), doc);
     // No bridge, no extension.
     let plain = emit(&with_bridges(Vec::new())).expect("valid");
-    assert!(plain.channels["orders.created"].as_item().unwrap().extensions.is_empty());
+    assert!(plain.channels["orders.created"]
+        .as_item()
+        .unwrap()
+        .extensions
+        .is_empty());
 }
 
 #[test]
@@ -53,9 +76,15 @@ fn a_target_without_protocol_is_a_problem() {
         let error = emit(&with_bridges(vec![bad.into()])).expect_err(bad);
         assert_eq!(
             error.problems,
-            vec![Problem::InvalidBridge { channel: "orders.created".into(), to: bad.into() }],
+            vec![Problem::InvalidBridge {
+                channel: "orders.created".into(),
+                to: bad.into()
+            }],
             "{bad}"
         );
-        assert!(error.to_string().contains("is not `protocol:address`"), "{error}");
+        assert!(
+            error.to_string().contains("is not `protocol:address`"),
+            "{error}"
+        );
     }
 }

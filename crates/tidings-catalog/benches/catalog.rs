@@ -32,7 +32,12 @@ fn document(i: usize, services: usize, channels: usize) -> String {
     );
     let mut operations = String::from("operations:\n");
     let mut messages = String::from("components:\n  messages:\n");
-    let mut add = |doc: &mut String, id: String, address: String, server: &str, message: String, action: &str| {
+    let mut add = |doc: &mut String,
+                   id: String,
+                   address: String,
+                   server: &str,
+                   message: String,
+                   action: &str| {
         let _ = write!(
             doc,
             "  {id}:\n    address: {address}\n    servers:\n    - $ref: '#/servers/{server}'\n    messages:\n      {message}:\n        $ref: '#/components/messages/{message}'\n"
@@ -48,18 +53,50 @@ fn document(i: usize, services: usize, channels: usize) -> String {
     };
     for j in 0..channels {
         if j < half {
-            add(&mut doc, format!("c{j}"), format!("svc{i}.topic{j}"), "main", format!("Svc{i}Event{j}"), "send");
+            add(
+                &mut doc,
+                format!("c{j}"),
+                format!("svc{i}.topic{j}"),
+                "main",
+                format!("Svc{i}Event{j}"),
+                "send",
+            );
         } else {
             let k = j - half;
-            add(&mut doc, format!("c{j}"), format!("svc{next}.topic{k}"), "main", format!("Svc{next}Event{k}"), "receive");
+            add(
+                &mut doc,
+                format!("c{j}"),
+                format!("svc{next}.topic{k}"),
+                "main",
+                format!("Svc{next}Event{k}"),
+                "receive",
+            );
         }
     }
     if i == 0 {
-        add(&mut doc, "privacy".into(), "privacy.deletions".into(), "main", "CustomerDataDeletionRequest".into(), "send");
+        add(
+            &mut doc,
+            "privacy".into(),
+            "privacy.deletions".into(),
+            "main",
+            "CustomerDataDeletionRequest".into(),
+            "send",
+        );
         doc.push_str("    x-tidings-bridge:\n    - to: sqs:privacy-deletions\n");
     } else if i % 10 == 0 {
-        let (address, server) = if i % 20 == 0 { ("privacy-deletions", "queues") } else { ("privacy.deletions", "main") };
-        add(&mut doc, "privacy".into(), address.into(), server, "CustomerDataDeletionRequest".into(), "receive");
+        let (address, server) = if i % 20 == 0 {
+            ("privacy-deletions", "queues")
+        } else {
+            ("privacy.deletions", "main")
+        };
+        add(
+            &mut doc,
+            "privacy".into(),
+            address.into(),
+            server,
+            "CustomerDataDeletionRequest".into(),
+            "receive",
+        );
     }
     // The bridge entry sits inside the last channel written for service 0.
     doc.push_str(&operations);
@@ -99,7 +136,8 @@ fn main() {
     let services = arg("--services", 1000).max(1);
     let channels = arg("--channels", 20).max(2);
     let runs = arg("--runs", 5).max(1);
-    let dir: PathBuf = std::env::temp_dir().join(format!("tidings-catalog-bench-{}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("tidings-catalog-bench-{}", std::process::id()));
     let bytes = write_fleet(&dir, services, channels);
     println!(
         "catalog bench: {services} documents x {channels} channels ({:.1} MiB of YAML), {runs} runs, {} threads",
@@ -114,7 +152,11 @@ fn main() {
         let value: serde_json::Value =
             serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("read")).expect("YAML");
         let name = path.with_extension("json");
-        std::fs::write(json_dir.join(name.file_name().expect("a name")), value.to_string()).expect("write JSON");
+        std::fs::write(
+            json_dir.join(name.file_name().expect("a name")),
+            value.to_string(),
+        )
+        .expect("write JSON");
     }
     let mut load_times = Vec::new();
     let mut load_cpu = Vec::new();
@@ -125,16 +167,26 @@ fn main() {
     let mut consumers = 0;
     for _ in 0..runs {
         let (start, cpu) = (Instant::now(), cpu_time());
-        let catalog = load(&[json_dir.clone()], &LoadOptions::default()).expect("the JSON documents load");
+        let catalog = load(std::slice::from_ref(&json_dir), &LoadOptions::default())
+            .expect("the JSON documents load");
         json_times.push(start.elapsed());
         json_cpu.extend(cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)));
         assert_eq!(catalog.services.len(), services);
         let (start, cpu) = (Instant::now(), cpu_time());
-        let catalog = load(&[dir.clone()], &LoadOptions::default()).expect("the bench documents load");
+        let catalog = load(std::slice::from_ref(&dir), &LoadOptions::default())
+            .expect("the bench documents load");
         load_times.push(start.elapsed());
         load_cpu.extend(cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)));
-        assert_eq!(catalog.services.len(), services, "every document became a service");
-        assert!(catalog.diagnostics.is_empty(), "{:?}", catalog.diagnostics.first());
+        assert_eq!(
+            catalog.services.len(),
+            services,
+            "every document became a service"
+        );
+        assert!(
+            catalog.diagnostics.is_empty(),
+            "{:?}",
+            catalog.diagnostics.first()
+        );
 
         let start = Instant::now();
         consumers = catalog.who_consumes("CustomerDataDeletionRequest").len();
@@ -145,18 +197,27 @@ fn main() {
         let start = Instant::now();
         let flows = catalog.flows("CustomerDataDeletionRequest");
         flows_times.push(start.elapsed());
-        assert_eq!(flows.len(), consumers, "every consumer is reached, half through the bridge");
+        assert_eq!(
+            flows.len(),
+            consumers,
+            "every consumer is reached, half through the bridge"
+        );
     }
     // Where loading spends its time, on one thread: the YAML parser, the typed model,
     // and the same documents as JSON.
-    let texts: Vec<String> = (0..services).map(|i| document(i, services, channels)).collect();
+    let texts: Vec<String> = (0..services)
+        .map(|i| document(i, services, channels))
+        .collect();
     let start = Instant::now();
     for text in &texts {
         tidings_asyncapi::Document::from_yaml(text).expect("parses");
     }
     let yaml_typed = start.elapsed();
     let start = Instant::now();
-    let values: Vec<serde_json::Value> = texts.iter().map(|t| serde_yaml_ng::from_str(t).expect("parses")).collect();
+    let values: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|t| serde_yaml_ng::from_str(t).expect("parses"))
+        .collect();
     let yaml_value = start.elapsed();
     let jsons: Vec<String> = values.iter().map(|v| v.to_string()).collect();
     let start = Instant::now();
@@ -175,7 +236,13 @@ fn main() {
         v.sort();
         v[v.len() / 2]
     };
-    let cpu = |v: &mut Vec<Duration>| if v.is_empty() { "n/a".to_owned() } else { ms(median(v)) };
+    let cpu = |v: &mut Vec<Duration>| {
+        if v.is_empty() {
+            "n/a".to_owned()
+        } else {
+            ms(median(v))
+        }
+    };
     println!(
         "load YAML (read + parse + build):  median {}  (min {}), CPU {}",
         ms(median(&mut load_times)),
@@ -188,8 +255,14 @@ fn main() {
         ms(json_times[0]),
         cpu(&mut json_cpu)
     );
-    println!("who-consumes (2 queries):          median {}", ms(median(&mut query_times)));
-    println!("flows CustomerDataDeletionRequest: median {}  ({consumers} consumers)", ms(median(&mut flows_times)));
+    println!(
+        "who-consumes (2 queries):          median {}",
+        ms(median(&mut query_times))
+    );
+    println!(
+        "flows CustomerDataDeletionRequest: median {}  ({consumers} consumers)",
+        ms(median(&mut flows_times))
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&json_dir);
 }

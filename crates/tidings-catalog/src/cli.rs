@@ -135,7 +135,12 @@ pub enum CatalogCommand {
     /// The static HTML catalog (offline; a page per service and per message).
     Html {
         /// Folder to write into.
-        #[arg(long, short = 'o', value_name = "DIR", default_value = "target/catalog")]
+        #[arg(
+            long,
+            short = 'o',
+            value_name = "DIR",
+            default_value = "target/catalog"
+        )]
         out: PathBuf,
         /// The documents to read.
         #[command(flatten)]
@@ -166,7 +171,12 @@ pub enum CatalogCommand {
     /// providesApis/consumesApis.
     Backstage {
         /// Where the file goes (the documents' paths in it are relative to its folder).
-        #[arg(long, short = 'o', value_name = "FILE", default_value = "catalog-info.yaml")]
+        #[arg(
+            long,
+            short = 'o',
+            value_name = "FILE",
+            default_value = "catalog-info.yaml"
+        )]
         out: PathBuf,
         /// The documents to read.
         #[command(flatten)]
@@ -176,7 +186,12 @@ pub enum CatalogCommand {
     /// `eventcatalog.config.js`, or only the generator entry with `--block`).
     Eventcatalog {
         /// Where the file goes (the documents' paths in it are relative to its folder).
-        #[arg(long, short = 'o', value_name = "FILE", default_value = "eventcatalog.config.js")]
+        #[arg(
+            long,
+            short = 'o',
+            value_name = "FILE",
+            default_value = "eventcatalog.config.js"
+        )]
         out: PathBuf,
         /// Print only the `generators` entry on stdout.
         #[arg(long)]
@@ -189,7 +204,12 @@ pub enum CatalogCommand {
     /// catalog-info.yaml, eventcatalog.config.js.
     Build {
         /// Folder to write into.
-        #[arg(long, short = 'o', value_name = "DIR", default_value = "target/catalog")]
+        #[arg(
+            long,
+            short = 'o',
+            value_name = "DIR",
+            default_value = "target/catalog"
+        )]
         out: PathBuf,
         /// The documents to read.
         #[command(flatten)]
@@ -251,10 +271,19 @@ pub fn execute(cmd: &CatalogCommand, out: &mut dyn Write, err: &mut dyn Write) -
 }
 
 fn print_json(out: &mut dyn Write, value: &Value) -> std::io::Result<()> {
-    writeln!(out, "{}", serde_json::to_string_pretty(value).unwrap_or_default())
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    )
 }
 
-fn unknown(err: &mut dyn Write, what: &str, name: &str, similar: Vec<String>) -> std::io::Result<u8> {
+fn unknown(
+    err: &mut dyn Write,
+    what: &str,
+    name: &str,
+    similar: Vec<String>,
+) -> std::io::Result<u8> {
     write!(err, "catalog: no {what} `{name}` in the catalog")?;
     if !similar.is_empty() {
         write!(err, " (did you mean {}?)", similar.join(", "))?;
@@ -270,15 +299,34 @@ fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<u8> {
+fn answer(
+    cmd: &CatalogCommand,
+    catalog: &Catalog,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<u8> {
     let diagnostics = serde_json::to_value(&catalog.diagnostics).unwrap_or_default();
     match cmd {
-        CatalogCommand::WhoConsumes { message, format, .. } | CatalogCommand::WhoProduces { message, format, .. } => {
+        CatalogCommand::WhoConsumes {
+            message, format, ..
+        }
+        | CatalogCommand::WhoProduces {
+            message, format, ..
+        } => {
             let consumes = matches!(cmd, CatalogCommand::WhoConsumes { .. });
             if !catalog.knows_message(message) {
-                return unknown(err, "message", message, catalog.similar_names(message, catalog.message_names()));
+                return unknown(
+                    err,
+                    "message",
+                    message,
+                    catalog.similar_names(message, catalog.message_names()),
+                );
             }
-            let people = if consumes { catalog.who_consumes(message) } else { catalog.who_produces(message) };
+            let people = if consumes {
+                catalog.who_consumes(message)
+            } else {
+                catalog.who_produces(message)
+            };
             let services: BTreeSet<&str> = people.iter().map(|p| p.service.as_str()).collect();
             let key = if consumes { "consumers" } else { "producers" };
             match format.format {
@@ -288,11 +336,24 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
                 )?,
                 Format::Text => {
                     let verb = if consumes { "consumed" } else { "produced" };
-                    writeln!(out, "{message} is {verb} by {} service(s){}", services.len(), if services.is_empty() { "" } else { ":" })?;
+                    writeln!(
+                        out,
+                        "{message} is {verb} by {} service(s){}",
+                        services.len(),
+                        if services.is_empty() { "" } else { ":" }
+                    )?;
                     let width = people.iter().map(|p| p.service.len()).max().unwrap_or(0);
                     for p in &people {
-                        let group = p.group.as_ref().map(|g| format!(", group {g}")).unwrap_or_default();
-                        writeln!(out, "  {:width$}  {}  (operation {}{group})", p.service, p.channel, p.operation)?;
+                        let group = p
+                            .group
+                            .as_ref()
+                            .map(|g| format!(", group {g}"))
+                            .unwrap_or_default();
+                        writeln!(
+                            out,
+                            "  {:width$}  {}  (operation {}{group})",
+                            p.service, p.channel, p.operation
+                        )?;
                     }
                 }
             }
@@ -300,12 +361,23 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
         }
         CatalogCommand::Service { name, format, .. } => {
             let Some(report) = catalog.service(name) else {
-                return unknown(err, "service", name, catalog.similar_names(name, catalog.services.keys().map(String::as_str)));
+                return unknown(
+                    err,
+                    "service",
+                    name,
+                    catalog.similar_names(name, catalog.services.keys().map(String::as_str)),
+                );
             };
             match format.format {
-                Format::Json => print_json(out, &json!({"service": report, "diagnostics": diagnostics}))?,
+                Format::Json => {
+                    print_json(out, &json!({"service": report, "diagnostics": diagnostics}))?
+                }
                 Format::Text => {
-                    writeln!(out, "{} {} ({})", report.name, report.version, report.source)?;
+                    writeln!(
+                        out,
+                        "{} {} ({})",
+                        report.name, report.version, report.source
+                    )?;
                     if let Some(d) = &report.description {
                         writeln!(out, "  {d}")?;
                     }
@@ -315,14 +387,25 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
                     for (server, what) in &report.servers {
                         writeln!(out, "  server {server}: {what}")?;
                     }
-                    for (title, rows, other) in [("sends", &report.sends, "received by"), ("receives", &report.receives, "sent by")] {
+                    for (title, rows, other) in [
+                        ("sends", &report.sends, "received by"),
+                        ("receives", &report.receives, "sent by"),
+                    ] {
                         writeln!(out, "{title}:")?;
                         if rows.is_empty() {
                             writeln!(out, "  (nothing)")?;
                         }
                         for x in rows {
-                            let peers = if x.peers.is_empty() { "nobody".to_owned() } else { x.peers.join(", ") };
-                            writeln!(out, "  {} on {} (operation {}); {other} {peers}", x.message, x.channel, x.operation)?;
+                            let peers = if x.peers.is_empty() {
+                                "nobody".to_owned()
+                            } else {
+                                x.peers.join(", ")
+                            };
+                            writeln!(
+                                out,
+                                "  {} on {} (operation {}); {other} {peers}",
+                                x.message, x.channel, x.operation
+                            )?;
                         }
                     }
                 }
@@ -332,7 +415,10 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
         CatalogCommand::Orphans { format, .. } => {
             let orphans = catalog.orphans();
             match format.format {
-                Format::Json => print_json(out, &json!({"orphans": orphans, "diagnostics": diagnostics}))?,
+                Format::Json => print_json(
+                    out,
+                    &json!({"orphans": orphans, "diagnostics": diagnostics}),
+                )?,
                 Format::Text => {
                     if orphans.is_empty() {
                         writeln!(out, "no orphans")?;
@@ -342,25 +428,43 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
                             OrphanKind::ProducedNeverConsumed => "produced, never consumed",
                             OrphanKind::ConsumedNeverProduced => "consumed, never produced",
                         };
-                        writeln!(out, "{what}: {} by {} on {} (operation {})", o.message, o.service, o.channel, o.operation)?;
+                        writeln!(
+                            out,
+                            "{what}: {} by {} on {} (operation {})",
+                            o.message, o.service, o.channel, o.operation
+                        )?;
                     }
                 }
             }
             Ok(0)
         }
-        CatalogCommand::Flows { message, format, .. } => {
+        CatalogCommand::Flows {
+            message, format, ..
+        } => {
             if !catalog.knows_message(message) {
-                return unknown(err, "message", message, catalog.similar_names(message, catalog.message_names()));
+                return unknown(
+                    err,
+                    "message",
+                    message,
+                    catalog.similar_names(message, catalog.message_names()),
+                );
             }
             let flows = catalog.flows(message);
             match format.format {
-                Format::Json => print_json(out, &json!({"message": message, "flows": flows, "diagnostics": diagnostics}))?,
+                Format::Json => print_json(
+                    out,
+                    &json!({"message": message, "flows": flows, "diagnostics": diagnostics}),
+                )?,
                 Format::Text => {
                     writeln!(out, "{message}: {} flow(s)", flows.len())?;
                     for f in &flows {
                         let mut line = format!("  {} -> {}", f.producer, f.channels[0]);
                         for hop in &f.bridges {
-                            let via = hop.convert.as_ref().map(|c| format!(" ({c})")).unwrap_or_default();
+                            let via = hop
+                                .convert
+                                .as_ref()
+                                .map(|c| format!(" ({c})"))
+                                .unwrap_or_default();
                             line.push_str(&format!(" =bridge{via}=> {}", hop.to));
                         }
                         line.push_str(&format!(" -> {}", f.consumer));
@@ -372,38 +476,71 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
         }
         CatalogCommand::Lint { format, .. } => {
             let findings = catalog.lint();
-            let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
             match format.format {
-                Format::Json => print_json(out, &json!({"findings": findings, "errors": errors, "diagnostics": diagnostics}))?,
+                Format::Json => print_json(
+                    out,
+                    &json!({"findings": findings, "errors": errors, "diagnostics": diagnostics}),
+                )?,
                 Format::Text => {
                     for f in &findings {
-                        let level = if f.severity == Severity::Error { "error" } else { "warning" };
+                        let level = if f.severity == Severity::Error {
+                            "error"
+                        } else {
+                            "warning"
+                        };
                         writeln!(out, "{level}[{}] {}: {}", f.rule, f.message, f.summary)?;
                         for d in &f.details {
                             writeln!(out, "    {d}")?;
                         }
                     }
-                    writeln!(out, "lint: {} finding(s), {errors} error(s)", findings.len())?;
+                    writeln!(
+                        out,
+                        "lint: {} finding(s), {errors} error(s)",
+                        findings.len()
+                    )?;
                 }
             }
             Ok(u8::from(errors > 0))
         }
         CatalogCommand::Html { out: dir, .. } => {
             let pages = html::write(catalog, dir)?;
-            writeln!(out, "wrote {pages} page(s) to {}", dir.join("index.html").display())?;
+            writeln!(
+                out,
+                "wrote {pages} page(s) to {}",
+                dir.join("index.html").display()
+            )?;
             Ok(0)
         }
-        CatalogCommand::Graph { language, message, service, .. } => {
+        CatalogCommand::Graph {
+            language,
+            message,
+            service,
+            ..
+        } => {
             let (g, title) = match (message, service) {
                 (Some(m), _) => {
                     if !catalog.knows_message(m) {
-                        return unknown(err, "message", m, catalog.similar_names(m, catalog.message_names()));
+                        return unknown(
+                            err,
+                            "message",
+                            m,
+                            catalog.similar_names(m, catalog.message_names()),
+                        );
                     }
                     (graph::message_graph(catalog, m), format!("flows of {m}"))
                 }
                 (None, Some(s)) => {
                     if !catalog.services.contains_key(s) {
-                        return unknown(err, "service", s, catalog.similar_names(s, catalog.services.keys().map(String::as_str)));
+                        return unknown(
+                            err,
+                            "service",
+                            s,
+                            catalog.similar_names(s, catalog.services.keys().map(String::as_str)),
+                        );
                     }
                     (graph::service_graph(catalog, s), format!("flows of {s}"))
                 }
@@ -426,8 +563,13 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
             writeln!(out, "wrote {}", path.display())?;
             Ok(0)
         }
-        CatalogCommand::Eventcatalog { out: path, block, .. } => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        CatalogCommand::Eventcatalog {
+            out: path, block, ..
+        } => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if *block {
                 writeln!(out, "{}", ecosystem::eventcatalog_block(catalog, dir))?;
             } else {
@@ -438,7 +580,12 @@ fn answer(cmd: &CatalogCommand, catalog: &Catalog, out: &mut dyn Write, err: &mu
         }
         CatalogCommand::Build { out: dir, .. } => {
             let written = build_all(catalog, dir)?;
-            writeln!(out, "wrote {written} file(s) to {} (open {})", dir.display(), dir.join("index.html").display())?;
+            writeln!(
+                out,
+                "wrote {written} file(s) to {} (open {})",
+                dir.display(),
+                dir.join("index.html").display()
+            )?;
             Ok(0)
         }
     }
@@ -450,11 +597,20 @@ pub fn build_all(catalog: &Catalog, dir: &Path) -> std::io::Result<usize> {
     let pages = html::write(catalog, dir)?;
     let system = graph::system_graph(catalog);
     let files = [
-        ("catalog.json", serde_json::to_string_pretty(catalog).unwrap_or_default() + "\n"),
+        (
+            "catalog.json",
+            serde_json::to_string_pretty(catalog).unwrap_or_default() + "\n",
+        ),
         ("system.mmd", graph::to_mermaid(&system)),
         ("system.dot", graph::to_dot(&system, "system")),
-        ("catalog-info.yaml", ecosystem::backstage(catalog, &dir.join("catalog-info.yaml"))),
-        ("eventcatalog.config.js", ecosystem::eventcatalog_config(catalog, dir)),
+        (
+            "catalog-info.yaml",
+            ecosystem::backstage(catalog, &dir.join("catalog-info.yaml")),
+        ),
+        (
+            "eventcatalog.config.js",
+            ecosystem::eventcatalog_config(catalog, dir),
+        ),
     ];
     for (name, text) in &files {
         write_file(&dir.join(name), text)?;

@@ -225,7 +225,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.service("a").owners, vec!["p"]);
         assert_eq!(config.service("a").lifecycle.as_deref(), Some("x"));
-        let bad = CatalogConfig::from_toml("[[bridges]]\nfrom = \"nocolon\"\nto = \"sqs:b\"\n", "t");
+        let bad =
+            CatalogConfig::from_toml("[[bridges]]\nfrom = \"nocolon\"\nto = \"sqs:b\"\n", "t");
         assert!(bad.unwrap_err().to_string().contains("bridges[0].from"));
         let unknown = CatalogConfig::from_toml("[servicez]\n", "t");
         assert!(unknown.is_err());

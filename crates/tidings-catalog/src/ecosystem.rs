@@ -23,7 +23,13 @@ use crate::model::{Action, Catalog};
 pub fn entity_name(name: &str) -> String {
     let mapped: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     let mut out: String = trimmed.chars().take(63).collect();
@@ -41,7 +47,9 @@ fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().map(|c| c.join(path)).unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir()
+            .map(|c| c.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
     };
     // Lexical `..` removal: the files may not exist yet.
     let mut out = PathBuf::new();
@@ -65,7 +73,11 @@ pub fn relative_path(from_dir: &Path, target: &Path) -> String {
     let b: Vec<Component> = to.components().collect();
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let mut parts: Vec<String> = vec!["..".into(); a.len() - common];
-    parts.extend(b[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        b[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     let joined = parts.join("/");
     if joined.starts_with("..") {
         joined
@@ -94,11 +106,21 @@ pub fn backstage(catalog: &Catalog, output: &Path) -> String {
         }));
     }
     for service in catalog.services.values() {
-        let owner = service.owners.first().cloned().unwrap_or_else(|| "unknown".into());
-        let lifecycle = service.lifecycle.clone().unwrap_or_else(|| "production".into());
+        let owner = service
+            .owners
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "unknown".into());
+        let lifecycle = service
+            .lifecycle
+            .clone()
+            .unwrap_or_else(|| "production".into());
         let name = entity_name(&service.name);
         let api = api_name(&service.name);
-        let description = service.description.clone().unwrap_or_else(|| format!("AsyncAPI of {}", service.name));
+        let description = service
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("AsyncAPI of {}", service.name));
         let mut api_entity = json!({
             "apiVersion": "backstage.io/v1alpha1",
             "kind": "API",
@@ -112,7 +134,13 @@ pub fn backstage(catalog: &Catalog, output: &Path) -> String {
         });
         let consumed: BTreeSet<String> = catalog
             .service(&service.name)
-            .map(|r| r.receives.into_iter().flat_map(|x| x.peers).filter(|p| *p != service.name).collect())
+            .map(|r| {
+                r.receives
+                    .into_iter()
+                    .flat_map(|x| x.peers)
+                    .filter(|p| *p != service.name)
+                    .collect()
+            })
             .unwrap_or_default();
         let sends_or_receives = !service.endpoints.is_empty();
         let mut component = json!({
@@ -227,13 +255,25 @@ mod tests {
         assert_eq!(entity_name("-a-"), "a");
         assert_eq!(entity_name("ü"), "unnamed");
         assert_eq!(entity_name(&"x".repeat(80)).len(), 63);
-        assert_eq!(entity_name(&format!("{}-{}", "a".repeat(62), "b")), "a".repeat(62));
+        assert_eq!(
+            entity_name(&format!("{}-{}", "a".repeat(62), "b")),
+            "a".repeat(62)
+        );
     }
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/c/d.yaml")), "../c/d.yaml");
-        assert_eq!(relative_path(Path::new("/a"), Path::new("/a/c/d.yaml")), "./c/d.yaml");
-        assert_eq!(relative_path(Path::new("/a/b/../x"), Path::new("/a/x/d.yaml")), "./d.yaml");
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/c/d.yaml")),
+            "../c/d.yaml"
+        );
+        assert_eq!(
+            relative_path(Path::new("/a"), Path::new("/a/c/d.yaml")),
+            "./c/d.yaml"
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b/../x"), Path::new("/a/x/d.yaml")),
+            "./d.yaml"
+        );
     }
 }

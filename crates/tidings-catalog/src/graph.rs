@@ -89,7 +89,11 @@ impl Builder {
             id: id.clone(),
             kind: NodeKind::Channel,
             label: key.address.clone(),
-            sublabel: Some(if key.protocol.is_empty() { "(no server)".into() } else { key.protocol.clone() }),
+            sublabel: Some(if key.protocol.is_empty() {
+                "(no server)".into()
+            } else {
+                key.protocol.clone()
+            }),
         });
         id
     }
@@ -103,7 +107,11 @@ impl Builder {
 
     fn finish(self) -> Graph {
         let nodes: Vec<Node> = self.nodes.into_values().collect();
-        let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
         let edges = self
             .edges
             .iter()
@@ -132,7 +140,12 @@ impl Builder {
             for hop in &flow.bridges {
                 let from = self.channel(&hop.from);
                 let to = self.channel(&hop.to);
-                self.edge(from, to, EdgeKind::Bridge, bridge_label(hop.convert.as_deref()));
+                self.edge(
+                    from,
+                    to,
+                    EdgeKind::Bridge,
+                    bridge_label(hop.convert.as_deref()),
+                );
             }
             let last = self.channel(flow.channels.last().unwrap_or(&flow.channels[0]));
             let consumer = self.service(&flow.consumer);
@@ -164,7 +177,12 @@ pub fn system_graph(catalog: &Catalog) -> Graph {
     for bridge in &catalog.bridges {
         let from = b.channel(&bridge.from);
         let to = b.channel(&bridge.to);
-        b.edge(from, to, EdgeKind::Bridge, bridge_label(bridge.convert.as_deref()));
+        b.edge(
+            from,
+            to,
+            EdgeKind::Bridge,
+            bridge_label(bridge.convert.as_deref()),
+        );
     }
     b.finish()
 }
@@ -190,7 +208,11 @@ pub fn service_graph(catalog: &Catalog, name: &str) -> Graph {
     let Some(service) = catalog.services.get(name) else {
         return Graph::default();
     };
-    let messages: BTreeSet<&str> = service.endpoints.iter().map(|e| e.message.as_str()).collect();
+    let messages: BTreeSet<&str> = service
+        .endpoints
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect();
     for message in messages {
         let flows: Vec<Flow> = catalog
             .flows(message)
@@ -221,7 +243,11 @@ pub fn to_mermaid(graph: &Graph) -> String {
     let mut out = String::from("flowchart LR\n");
     for (i, node) in graph.nodes.iter().enumerate() {
         let text = match &node.sublabel {
-            Some(sub) => format!("{}<br/><small>{}</small>", mermaid_text(&node.label), mermaid_text(sub)),
+            Some(sub) => format!(
+                "{}<br/><small>{}</small>",
+                mermaid_text(&node.label),
+                mermaid_text(sub)
+            ),
             None => mermaid_text(&node.label),
         };
         let _ = match node.kind {
@@ -230,11 +256,21 @@ pub fn to_mermaid(graph: &Graph) -> String {
         };
     }
     for edge in &graph.edges {
-        let arrow = if edge.kind == EdgeKind::Bridge { "-.->" } else { "-->" };
+        let arrow = if edge.kind == EdgeKind::Bridge {
+            "-.->"
+        } else {
+            "-->"
+        };
         if edge.label.is_empty() {
             let _ = writeln!(out, "    n{} {arrow} n{}", edge.from, edge.to);
         } else {
-            let _ = writeln!(out, "    n{} {arrow}|\"{}\"| n{}", edge.from, mermaid_text(&edge.label), edge.to);
+            let _ = writeln!(
+                out,
+                "    n{} {arrow}|\"{}\"| n{}",
+                edge.from,
+                mermaid_text(&edge.label),
+                edge.to
+            );
         }
     }
     out.push_str("    classDef service fill:#dbeafe,stroke:#1d4ed8\n    classDef channel fill:#fef3c7,stroke:#b45309\n");
@@ -247,7 +283,11 @@ pub fn to_mermaid(graph: &Graph) -> String {
             .map(|(i, _)| format!("n{i}"))
             .collect();
         if !ids.is_empty() {
-            let class = if kind == NodeKind::Service { "service" } else { "channel" };
+            let class = if kind == NodeKind::Service {
+                "service"
+            } else {
+                "channel"
+            };
             let _ = writeln!(out, "    class {} {class}", ids.join(","));
         }
     }
@@ -274,7 +314,10 @@ fn dot_text(text: &str) -> String {
 /// The graph as Graphviz DOT (`dot -Tsvg`): services as boxes, channels as cylinders,
 /// bridges dashed.
 pub fn to_dot(graph: &Graph, name: &str) -> String {
-    let mut out = format!("digraph {} {{\n    rankdir=LR;\n    node [fontname=\"Helvetica\"];\n", dot_text(name));
+    let mut out = format!(
+        "digraph {} {{\n    rankdir=LR;\n    node [fontname=\"Helvetica\"];\n",
+        dot_text(name)
+    );
     for node in &graph.nodes {
         let label = match &node.sublabel {
             Some(sub) => format!("{}\n{}", node.label, sub),
@@ -284,10 +327,19 @@ pub fn to_dot(graph: &Graph, name: &str) -> String {
             NodeKind::Service => "shape=box, style=\"rounded,filled\", fillcolor=\"#dbeafe\"",
             NodeKind::Channel => "shape=cylinder, style=filled, fillcolor=\"#fef3c7\"",
         };
-        let _ = writeln!(out, "    {} [label={}, {style}];", dot_text(&node.id), dot_text(&label));
+        let _ = writeln!(
+            out,
+            "    {} [label={}, {style}];",
+            dot_text(&node.id),
+            dot_text(&label)
+        );
     }
     for edge in &graph.edges {
-        let style = if edge.kind == EdgeKind::Bridge { ", style=dashed" } else { "" };
+        let style = if edge.kind == EdgeKind::Bridge {
+            ", style=dashed"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "    {} -> {} [label={}{style}];",
@@ -430,7 +482,11 @@ pub fn layout(graph: &Graph) -> Layout {
         points.push(e.to);
         for pair in points.windows(2) {
             // Ordering only needs "neighbour in the next or previous column".
-            let (a, b) = if layer[pair[0]] < layer[pair[1]] { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+            let (a, b) = if layer[pair[0]] < layer[pair[1]] {
+                (pair[0], pair[1])
+            } else {
+                (pair[1], pair[0])
+            };
             succ[a].push(b);
             pred[b].push(a);
         }
@@ -450,7 +506,11 @@ pub fn layout(graph: &Graph) -> Layout {
     }
     for sweep in 0..8 {
         let downward = sweep % 2 == 0;
-        let order: Vec<usize> = if downward { (1..layers).collect() } else { (0..layers.saturating_sub(1)).rev().collect() };
+        let order: Vec<usize> = if downward {
+            (1..layers).collect()
+        } else {
+            (0..layers.saturating_sub(1)).rev().collect()
+        };
         for l in order {
             let neighbours = if downward { &pred } else { &succ };
             let mut keyed: Vec<(f64, usize)> = rows[l]
@@ -506,7 +566,12 @@ pub fn layout(graph: &Graph) -> Layout {
             *gap = gap.max(needed);
         }
     }
-    let height = column_height.iter().copied().fold(0.0, f64::max).max(NODE_H) + 2.0 * MARGIN;
+    let height = column_height
+        .iter()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(NODE_H)
+        + 2.0 * MARGIN;
     let mut placed = vec![
         Placed {
             x: 0.0,
@@ -544,7 +609,11 @@ pub fn layout(graph: &Graph) -> Layout {
         .map(|(e, chain)| {
             let (a, b) = (placed[e.from], placed[e.to]);
             let forward = a.layer <= b.layer;
-            let mut points = vec![if forward { (a.x + a.w, a.y + a.h / 2.0) } else { (a.x, a.y + a.h / 2.0) }];
+            let mut points = vec![if forward {
+                (a.x + a.w, a.y + a.h / 2.0)
+            } else {
+                (a.x, a.y + a.h / 2.0)
+            }];
             for &d in chain {
                 let p = placed[d];
                 let (left, right) = ((p.x, p.y + p.h / 2.0), (p.x + p.w, p.y + p.h / 2.0));
@@ -554,7 +623,11 @@ pub fn layout(graph: &Graph) -> Layout {
                     points.extend([right, left]);
                 }
             }
-            points.push(if forward { (b.x, b.y + b.h / 2.0) } else { (b.x + b.w, b.y + b.h / 2.0) });
+            points.push(if forward {
+                (b.x, b.y + b.h / 2.0)
+            } else {
+                (b.x + b.w, b.y + b.h / 2.0)
+            });
             points
         })
         .collect();
@@ -601,10 +674,23 @@ pub fn to_svg(graph: &Graph, title: &str, link: &dyn Fn(&Node) -> Option<String>
         let _ = write!(d, "M{:.1},{:.1}", points[0].0, points[0].1);
         for pair in points.windows(2) {
             let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
-            let bend = if (x2 - x1).abs() < 1.0 { 40.0 } else { (x2 - x1) / 2.0 };
-            let _ = write!(d, " C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}", x1 + bend, x2 - bend);
+            let bend = if (x2 - x1).abs() < 1.0 {
+                40.0
+            } else {
+                (x2 - x1) / 2.0
+            };
+            let _ = write!(
+                d,
+                " C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}",
+                x1 + bend,
+                x2 - bend
+            );
         }
-        let dash = if edge.kind == EdgeKind::Bridge { " stroke-dasharray=\"6 4\"" } else { "" };
+        let dash = if edge.kind == EdgeKind::Bridge {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
         let _ = write!(
             out,
             "<path d=\"{d}\" fill=\"none\" stroke=\"#475569\" stroke-width=\"1.4\"{dash} marker-end=\"url(#arrow)\"><title>{}</title></path>",
@@ -629,7 +715,11 @@ pub fn to_svg(graph: &Graph, title: &str, link: &dyn Fn(&Node) -> Option<String>
         }
         let (fill, stroke, rx) = match node.kind {
             NodeKind::Service => ("#dbeafe", "#1d4ed8", 10.0),
-            NodeKind::Channel => (protocol_colour(node.sublabel.as_deref().unwrap_or("")), "#92400e", 2.0),
+            NodeKind::Channel => (
+                protocol_colour(node.sublabel.as_deref().unwrap_or("")),
+                "#92400e",
+                2.0,
+            ),
         };
         let _ = write!(
             out,
@@ -685,11 +775,30 @@ mod tests {
 
     fn chain_with_cycle() -> Graph {
         Graph {
-            nodes: vec![node("a", NodeKind::Service), node("b", NodeKind::Channel), node("c", NodeKind::Service)],
+            nodes: vec![
+                node("a", NodeKind::Service),
+                node("b", NodeKind::Channel),
+                node("c", NodeKind::Service),
+            ],
             edges: vec![
-                Edge { from: 0, to: 1, kind: EdgeKind::Send, label: "M".into() },
-                Edge { from: 1, to: 2, kind: EdgeKind::Receive, label: "M".into() },
-                Edge { from: 2, to: 0, kind: EdgeKind::Send, label: "<x&y>".into() },
+                Edge {
+                    from: 0,
+                    to: 1,
+                    kind: EdgeKind::Send,
+                    label: "M".into(),
+                },
+                Edge {
+                    from: 1,
+                    to: 2,
+                    kind: EdgeKind::Receive,
+                    label: "M".into(),
+                },
+                Edge {
+                    from: 2,
+                    to: 0,
+                    kind: EdgeKind::Send,
+                    label: "<x&y>".into(),
+                },
             ],
         }
     }
@@ -697,12 +806,24 @@ mod tests {
     #[test]
     fn layers_follow_edges_and_cycles_terminate() {
         let l = layout(&chain_with_cycle());
-        assert_eq!(l.nodes.iter().map(|p| p.layer).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            l.nodes.iter().map(|p| p.layer).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
         assert!(l.nodes[0].x < l.nodes[1].x && l.nodes[1].x < l.nodes[2].x);
         // No overlap within a column.
         let many = Graph {
-            nodes: (0..5).map(|i| node(&format!("n{i}"), NodeKind::Service)).collect(),
-            edges: (1..5).map(|i| Edge { from: 0, to: i, kind: EdgeKind::Send, label: String::new() }).collect(),
+            nodes: (0..5)
+                .map(|i| node(&format!("n{i}"), NodeKind::Service))
+                .collect(),
+            edges: (1..5)
+                .map(|i| Edge {
+                    from: 0,
+                    to: i,
+                    kind: EdgeKind::Send,
+                    label: String::new(),
+                })
+                .collect(),
         };
         let l = layout(&many);
         let mut ys: Vec<f64> = l.nodes[1..].iter().map(|p| p.y).collect();
@@ -714,11 +835,30 @@ mod tests {
     fn long_edges_pass_between_the_nodes_of_the_columns_they_cross() {
         // a -> b -> c and a -> c: the long edge gets a waypoint in b's column, beside b.
         let g = Graph {
-            nodes: vec![node("a", NodeKind::Service), node("b", NodeKind::Channel), node("c", NodeKind::Service)],
+            nodes: vec![
+                node("a", NodeKind::Service),
+                node("b", NodeKind::Channel),
+                node("c", NodeKind::Service),
+            ],
             edges: vec![
-                Edge { from: 0, to: 1, kind: EdgeKind::Send, label: String::new() },
-                Edge { from: 1, to: 2, kind: EdgeKind::Receive, label: String::new() },
-                Edge { from: 0, to: 2, kind: EdgeKind::Bridge, label: String::new() },
+                Edge {
+                    from: 0,
+                    to: 1,
+                    kind: EdgeKind::Send,
+                    label: String::new(),
+                },
+                Edge {
+                    from: 1,
+                    to: 2,
+                    kind: EdgeKind::Receive,
+                    label: String::new(),
+                },
+                Edge {
+                    from: 0,
+                    to: 2,
+                    kind: EdgeKind::Bridge,
+                    label: String::new(),
+                },
             ],
         };
         let l = layout(&g);
@@ -727,7 +867,10 @@ mod tests {
         assert_eq!(route.len(), 4, "{route:?}");
         let b = l.nodes[1];
         let (wx, wy) = route[1];
-        assert!(wx >= b.x - 0.1 && route[2].0 <= b.x + b.w + 0.1, "inside b's column");
+        assert!(
+            wx >= b.x - 0.1 && route[2].0 <= b.x + b.w + 0.1,
+            "inside b's column"
+        );
         assert!(wy < b.y || wy > b.y + b.h, "not through b: {wy} vs {b:?}");
         // A backward edge (the cycle's) runs right to left.
         let back = layout(&chain_with_cycle());

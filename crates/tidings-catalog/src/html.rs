@@ -88,13 +88,17 @@ fn page(title: &str, depth: usize, search_index: &str, body: &str) -> String {
 fn search_index(catalog: &Catalog) -> String {
     let mut entries = Vec::new();
     for name in catalog.services.keys() {
-        entries.push(json!({"k": "service", "t": name, "u": format!("services/{}.html", slug(name))}));
+        entries
+            .push(json!({"k": "service", "t": name, "u": format!("services/{}.html", slug(name))}));
     }
     for name in catalog.message_names() {
-        entries.push(json!({"k": "message", "t": name, "u": format!("messages/{}.html", slug(name))}));
+        entries
+            .push(json!({"k": "message", "t": name, "u": format!("messages/{}.html", slug(name))}));
     }
     for key in catalog.channels.keys() {
-        entries.push(json!({"k": "channel", "t": key.to_string(), "u": format!("index.html#channels")}));
+        entries.push(
+            json!({"k": "channel", "t": key.to_string(), "u": format!("index.html#channels")}),
+        );
     }
     serde_json::Value::Array(entries)
         .to_string()
@@ -113,7 +117,13 @@ fn node_link(depth: usize) -> impl Fn(&Node) -> Option<String> {
 fn list_links(depth: usize, folder: &str, names: impl IntoIterator<Item = String>) -> String {
     let links: Vec<String> = names
         .into_iter()
-        .map(|n| format!("<a href=\"{}\">{}</a>", escape(&href(depth, folder, &n)), escape(&n)))
+        .map(|n| {
+            format!(
+                "<a href=\"{}\">{}</a>",
+                escape(&href(depth, folder, &n)),
+                escape(&n)
+            )
+        })
         .collect();
     if links.is_empty() {
         "<span class=\"muted\">none</span>".into()
@@ -126,9 +136,15 @@ fn findings_table(findings: &[&Finding], depth: usize) -> String {
     if findings.is_empty() {
         return "<p class=\"muted\">No findings.</p>".into();
     }
-    let mut out = String::from("<table><tr><th>severity</th><th>rule</th><th>message</th><th>finding</th></tr>");
+    let mut out = String::from(
+        "<table><tr><th>severity</th><th>rule</th><th>message</th><th>finding</th></tr>",
+    );
     for f in findings {
-        let class = if f.severity == Severity::Error { "error" } else { "warning" };
+        let class = if f.severity == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
         let _ = write!(
             out,
             "<tr><td class=\"{class}\">{class}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}<ul>{}</ul></td></tr>",
@@ -160,11 +176,18 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
         catalog.bridges.len()
     );
     body.push_str("<h2>System</h2><div class=\"graph-box\">");
-    body.push_str(&graph::to_svg(&graph::system_graph(catalog), "The whole system", &node_link(0)));
+    body.push_str(&graph::to_svg(
+        &graph::system_graph(catalog),
+        "The whole system",
+        &node_link(0),
+    ));
     body.push_str("</div><h2 id=\"services\">Services</h2><table><tr><th>service</th><th>version</th><th>sends</th><th>receives</th><th>owners</th></tr>");
     for service in catalog.services.values() {
         let names = |action: Action| -> BTreeSet<String> {
-            service.endpoints_with(action).map(|e| e.message.clone()).collect()
+            service
+                .endpoints_with(action)
+                .map(|e| e.message.clone())
+                .collect()
         };
         let _ = write!(
             body,
@@ -179,7 +202,9 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
     }
     body.push_str("</table><h2 id=\"messages\">Messages</h2><table><tr><th>message</th><th>producers</th><th>consumers</th></tr>");
     for message in catalog.message_names() {
-        let services = |ps: Vec<crate::query::Participant>| -> BTreeSet<String> { ps.into_iter().map(|p| p.service).collect() };
+        let services = |ps: Vec<crate::query::Participant>| -> BTreeSet<String> {
+            ps.into_iter().map(|p| p.service).collect()
+        };
         let _ = write!(
             body,
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
@@ -208,7 +233,9 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
     if catalog.bridges.is_empty() {
         body.push_str("<p class=\"muted\">None declared.</p>");
     } else {
-        body.push_str("<table><tr><th>from</th><th>to</th><th>converts</th><th>declared by</th></tr>");
+        body.push_str(
+            "<table><tr><th>from</th><th>to</th><th>converts</th><th>declared by</th></tr>",
+        );
         for b in &catalog.bridges {
             let _ = write!(
                 body,
@@ -232,7 +259,9 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
     if orphans.is_empty() {
         body.push_str("<p class=\"muted\">None.</p>");
     } else {
-        body.push_str("<table><tr><th>kind</th><th>message</th><th>service</th><th>channel</th></tr>");
+        body.push_str(
+            "<table><tr><th>kind</th><th>message</th><th>service</th><th>channel</th></tr>",
+        );
         for o in &orphans {
             let kind = match o.kind {
                 crate::query::OrphanKind::ProducedNeverConsumed => "produced, never consumed",
@@ -256,11 +285,18 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
                 crate::model::Level::Warning => "warning",
                 crate::model::Level::Note => "note",
             };
-            let _ = write!(body, "<li class=\"{class}\">{}</li>", escape(&d.to_string()));
+            let _ = write!(
+                body,
+                "<li class=\"{class}\">{}</li>",
+                escape(&d.to_string())
+            );
         }
         body.push_str("</ul>");
     }
-    pages.insert(PathBuf::from("index.html"), page("Event catalog", 0, &index_json, &body));
+    pages.insert(
+        PathBuf::from("index.html"),
+        page("Event catalog", 0, &index_json, &body),
+    );
 
     // services/<name>.html
     for service in catalog.services.values() {
@@ -273,7 +309,11 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
             "<p>version {} &middot; document <code>{}</code>{}</p>",
             escape(&service.version),
             escape(&report.source),
-            if service.owners.is_empty() { String::new() } else { format!(" &middot; owners {}", escape(&service.owners.join(", "))) }
+            if service.owners.is_empty() {
+                String::new()
+            } else {
+                format!(" &middot; owners {}", escape(&service.owners.join(", ")))
+            }
         );
         if let Some(d) = &service.description {
             let _ = write!(body, "<p>{}</p>", escape(d));
@@ -281,14 +321,26 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
         if !report.servers.is_empty() {
             body.push_str("<h2>Servers</h2><ul>");
             for (name, server) in &report.servers {
-                let _ = write!(body, "<li><code>{}</code>: {}</li>", escape(name), escape(server));
+                let _ = write!(
+                    body,
+                    "<li><code>{}</code>: {}</li>",
+                    escape(name),
+                    escape(server)
+                );
             }
             body.push_str("</ul>");
         }
         body.push_str("<h2>Flows</h2><div class=\"graph-box\">");
-        body.push_str(&graph::to_svg(&graph::service_graph(catalog, &service.name), &format!("Flows of {}", service.name), &node_link(1)));
+        body.push_str(&graph::to_svg(
+            &graph::service_graph(catalog, &service.name),
+            &format!("Flows of {}", service.name),
+            &node_link(1),
+        ));
         body.push_str("</div>");
-        for (title, rows, other) in [("Sends", &report.sends, "received by"), ("Receives", &report.receives, "sent by")] {
+        for (title, rows, other) in [
+            ("Sends", &report.sends, "received by"),
+            ("Receives", &report.receives, "sent by"),
+        ] {
             let _ = write!(body, "<h2>{title}</h2>");
             if rows.is_empty() {
                 body.push_str("<p class=\"muted\">Nothing.</p>");
@@ -307,7 +359,10 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
             }
             body.push_str("</table>");
         }
-        let own: Vec<&Finding> = findings.iter().filter(|f| f.services.contains(&service.name)).collect();
+        let own: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.services.contains(&service.name))
+            .collect();
         body.push_str("<h2>Lint</h2>");
         body.push_str(&findings_table(&own, 1));
         pages.insert(
@@ -330,15 +385,26 @@ pub fn render(catalog: &Catalog) -> BTreeMap<PathBuf, String> {
             })
             .collect();
         if !meta.is_empty() {
-            let _ = write!(body, "<p>{}</p>", escape(&meta.into_iter().collect::<Vec<_>>().join("; ")));
+            let _ = write!(
+                body,
+                "<p>{}</p>",
+                escape(&meta.into_iter().collect::<Vec<_>>().join("; "))
+            );
         }
         if let Some(summary) = definitions.values().find_map(|d| d.summary.clone()) {
             let _ = write!(body, "<p>{}</p>", escape(&summary));
         }
         body.push_str("<h2>Flow</h2><div class=\"graph-box\">");
-        body.push_str(&graph::to_svg(&graph::message_graph(catalog, message), &format!("Flow of {message}"), &node_link(1)));
+        body.push_str(&graph::to_svg(
+            &graph::message_graph(catalog, message),
+            &format!("Flow of {message}"),
+            &node_link(1),
+        ));
         body.push_str("</div>");
-        for (title, people) in [("Producers", catalog.who_produces(message)), ("Consumers", catalog.who_consumes(message))] {
+        for (title, people) in [
+            ("Producers", catalog.who_produces(message)),
+            ("Consumers", catalog.who_consumes(message)),
+        ] {
             let _ = write!(body, "<h2>{title}</h2><table><tr><th>service</th><th>channel</th><th>operation</th><th>group</th></tr>");
             for p in &people {
                 let _ = write!(
@@ -425,6 +491,9 @@ mod tests {
 
     #[test]
     fn escape_covers_quotes() {
-        assert_eq!(escape("<a href='x'>\"&"), "&lt;a href=&#39;x&#39;&gt;&quot;&amp;");
+        assert_eq!(
+            escape("<a href='x'>\"&"),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;"
+        );
     }
 }

@@ -69,7 +69,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), LoadError> {
         path: dir.display().to_string(),
         source,
     };
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -78,7 +81,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), LoadError> {
             if !(name.starts_with('.') || name == "node_modules" || name == "target") {
                 walk(&path, out)?;
             }
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             out.push((path, false));
         }
     }
@@ -152,9 +158,14 @@ fn read_one(path: &Path, explicit: bool) -> Result<SourceDocument, Diagnostic> {
 }
 
 /// Reads every file (in parallel), in order; failures become diagnostics.
-pub fn read_files(files: &[(PathBuf, bool)], threads: usize) -> (Vec<SourceDocument>, Vec<Diagnostic>) {
+pub fn read_files(
+    files: &[(PathBuf, bool)],
+    threads: usize,
+) -> (Vec<SourceDocument>, Vec<Diagnostic>) {
     let threads = match threads {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         n => n,
     }
     .clamp(1, files.len().max(1));
@@ -162,7 +173,13 @@ pub fn read_files(files: &[(PathBuf, bool)], threads: usize) -> (Vec<SourceDocum
     let results: Vec<Result<SourceDocument, Diagnostic>> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|(p, explicit)| read_one(p, *explicit)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(p, explicit)| read_one(p, *explicit))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()

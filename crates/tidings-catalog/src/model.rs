@@ -17,7 +17,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
-use tidings_asyncapi::model::{Channel, Document, Message, Operation, OperationAction, RefOr, Server};
+use tidings_asyncapi::model::{
+    Channel, Document, Message, Operation, OperationAction, RefOr, Server,
+};
 
 use crate::config::CatalogConfig;
 
@@ -47,9 +49,9 @@ impl ChannelKey {
     /// Parses `protocol:address` (`kafka:orders.created`, `sqs:order-events`). The
     /// protocol is everything before the first `:`: letters, digits, `+`, `.`, `-`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (protocol, address) = text
-            .split_once(':')
-            .ok_or_else(|| format!("`{text}`: expected `protocol:address` (`kafka:orders.created`)"))?;
+        let (protocol, address) = text.split_once(':').ok_or_else(|| {
+            format!("`{text}`: expected `protocol:address` (`kafka:orders.created`)")
+        })?;
         let valid = !protocol.is_empty()
             && protocol
                 .chars()
@@ -341,7 +343,10 @@ impl Catalog {
         let mut channels: BTreeMap<ChannelKey, ChannelInfo> = BTreeMap::new();
         for config_bridge in &config.bridges {
             // Validated when the config was parsed; a hand-built config may still hold junk.
-            match (ChannelKey::parse(&config_bridge.from), ChannelKey::parse(&config_bridge.to)) {
+            match (
+                ChannelKey::parse(&config_bridge.from),
+                ChannelKey::parse(&config_bridge.to),
+            ) {
                 (Ok(from), Ok(to)) => bridges.push(Bridge {
                     from,
                     to,
@@ -438,8 +443,14 @@ impl Catalog {
             }
         }
         for (i, bridge) in self.bridges.iter().enumerate() {
-            self.bridges_from.entry(bridge.from.clone()).or_default().push(i);
-            self.bridges_to.entry(bridge.to.clone()).or_default().push(i);
+            self.bridges_from
+                .entry(bridge.from.clone())
+                .or_default()
+                .push(i);
+            self.bridges_to
+                .entry(bridge.to.clone())
+                .or_default()
+                .push(i);
         }
     }
 
@@ -504,7 +515,11 @@ const MAX_REF_HOPS: usize = 16;
 /// The segments of a local JSON pointer reference (`#/channels/a~1b` -> `[channels, a/b]`).
 pub(crate) fn pointer(reference: &str) -> Option<Vec<String>> {
     let rest = reference.strip_prefix("#/")?;
-    Some(rest.split('/').map(|s| percent_decode(s).replace("~1", "/").replace("~0", "~")).collect())
+    Some(
+        rest.split('/')
+            .map(|s| percent_decode(s).replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
 }
 
 fn percent_decode(text: &str) -> String {
@@ -594,12 +609,17 @@ impl<'d> Resolver<'d> {
                                 name = id.clone();
                                 named_by_component = true;
                             }
-                            self.doc.components.as_ref().and_then(|c| c.messages.get(id))
+                            self.doc
+                                .components
+                                .as_ref()
+                                .and_then(|c| c.messages.get(id))
                         }
-                        [c, _, m, id] if c == "channels" && m == "messages" => {
-                            self.channel(&format!("#/channels/{}", segments[1].replace('~', "~0").replace('/', "~1")))
-                                .and_then(|(_, ch)| ch.messages.get(id))
-                        }
+                        [c, _, m, id] if c == "channels" && m == "messages" => self
+                            .channel(&format!(
+                                "#/channels/{}",
+                                segments[1].replace('~', "~0").replace('/', "~1")
+                            ))
+                            .and_then(|(_, ch)| ch.messages.get(id)),
                         _ => None,
                     };
                     match next {
@@ -618,7 +638,9 @@ impl<'d> Resolver<'d> {
             let segments = pointer(&reference)?;
             let found = match segments.as_slice() {
                 [s, id] if s == "servers" => self.doc.servers.get(id)?,
-                [c, s, id] if c == "components" && s == "servers" => self.doc.components.as_ref()?.servers.get(id)?,
+                [c, s, id] if c == "components" && s == "servers" => {
+                    self.doc.components.as_ref()?.servers.get(id)?
+                }
                 _ => return None,
             };
             match found {
@@ -631,7 +653,12 @@ impl<'d> Resolver<'d> {
 
     /// The channel keys of a channel: one per protocol family of its servers (every
     /// server of the document when it names none; the empty protocol when there are none).
-    fn channel_keys(&self, id: &str, channel: &Channel, diagnostics: &mut Vec<String>) -> Vec<ChannelKey> {
+    fn channel_keys(
+        &self,
+        id: &str,
+        channel: &Channel,
+        diagnostics: &mut Vec<String>,
+    ) -> Vec<ChannelKey> {
         let address = channel
             .address
             .clone()
@@ -678,12 +705,19 @@ impl<'d> Resolver<'d> {
         match schema {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
-                    let target = pointer(reference).and_then(|segments| match segments.as_slice() {
-                        [c, s, name] if c == "components" && s == "schemas" => Some(name.clone()),
-                        _ => None,
-                    });
+                    let target =
+                        pointer(reference).and_then(|segments| match segments.as_slice() {
+                            [c, s, name] if c == "components" && s == "schemas" => {
+                                Some(name.clone())
+                            }
+                            _ => None,
+                        });
                     if let Some(name) = target {
-                        let found = self.doc.components.as_ref().and_then(|c| c.schemas.get(&name));
+                        let found = self
+                            .doc
+                            .components
+                            .as_ref()
+                            .and_then(|c| c.schemas.get(&name));
                         if let (Some(found), false) = (found, stack.contains(&name)) {
                             stack.push(name);
                             let mut inlined = self.inline_schema(found, stack);
@@ -691,16 +725,23 @@ impl<'d> Resolver<'d> {
                             // Siblings of `$ref` (a description) stay next to the target's keys.
                             if let Value::Object(out) = &mut inlined {
                                 for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
-                                    out.entry(k.clone()).or_insert_with(|| self.inline_schema(v, stack));
+                                    out.entry(k.clone())
+                                        .or_insert_with(|| self.inline_schema(v, stack));
                                 }
                             }
                             return inlined;
                         }
                     }
                 }
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.inline_schema(v, stack))).collect())
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), self.inline_schema(v, stack)))
+                        .collect(),
+                )
             }
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.inline_schema(v, stack)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.inline_schema(v, stack)).collect())
+            }
             other => other.clone(),
         }
     }
@@ -721,7 +762,10 @@ impl<'d> Resolver<'d> {
         let mut schema_format = None;
         let payload = message.payload.as_ref().map(|payload| {
             // A Multi Format Schema Object: `{schemaFormat, schema}`.
-            match (payload.get("schemaFormat").and_then(Value::as_str), payload.get("schema")) {
+            match (
+                payload.get("schemaFormat").and_then(Value::as_str),
+                payload.get("schema"),
+            ) {
                 (Some(format), Some(schema)) => {
                     let json = format.starts_with("application/vnd.aai.asyncapi")
                         || format.contains("schema+json")
@@ -736,7 +780,13 @@ impl<'d> Resolver<'d> {
                 _ => self.inline_schema(payload, &mut Vec::new()),
             }
         });
-        let text = |key: &str| message.extensions.get(key).and_then(Value::as_str).map(str::to_owned);
+        let text = |key: &str| {
+            message
+                .extensions
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         MessageDef {
             name: name.to_owned(),
             payload,
@@ -774,9 +824,12 @@ fn operation_group(op: &Operation) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// One declared bridge target: (to, convert, description).
+type DeclaredBridge = (ChannelKey, Option<String>, Option<String>);
+
 /// Bridges a channel declares through `x-tidings-bridge`: a list (or one) of
 /// `{to: "protocol:address", convert?, description?}` or plain `"protocol:address"`.
-fn declared_bridges(value: &Value) -> Result<Vec<(ChannelKey, Option<String>, Option<String>)>, String> {
+fn declared_bridges(value: &Value) -> Result<Vec<DeclaredBridge>, String> {
     let entries: Vec<&Value> = match value {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
@@ -835,7 +888,10 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
     let mut bridges = Vec::new();
     let mut channel_descriptions = Vec::new();
     for id in doc.channels.keys() {
-        let Some((_, channel)) = resolver.channel(&format!("#/channels/{}", id.replace('~', "~0").replace('/', "~1"))) else {
+        let Some((_, channel)) = resolver.channel(&format!(
+            "#/channels/{}",
+            id.replace('~', "~0").replace('/', "~1")
+        )) else {
             problems.push(format!("channel `{id}`: reference does not resolve"));
             continue;
         };
@@ -855,11 +911,19 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
                         }
                     }
                 }
-                Err(e) => problems.push(format!("channel `{id}`: `{BRIDGE_EXTENSION}` ignored: {e}")),
+                Err(e) => {
+                    problems.push(format!("channel `{id}`: `{BRIDGE_EXTENSION}` ignored: {e}"))
+                }
             }
         }
         for key in &keys {
-            channel_descriptions.push((key.clone(), channel.description.clone().or_else(|| channel.summary.clone())));
+            channel_descriptions.push((
+                key.clone(),
+                channel
+                    .description
+                    .clone()
+                    .or_else(|| channel.summary.clone()),
+            ));
         }
         keys_of.insert(id.clone(), keys);
     }
@@ -876,7 +940,9 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
                    problems: &mut Vec<String>,
                    only_new: bool| {
         let Some((id, channel)) = resolver.channel(channel_ref) else {
-            problems.push(format!("operation `{operation}`: channel `{channel_ref}` does not resolve; skipped"));
+            problems.push(format!(
+                "operation `{operation}`: channel `{channel_ref}` does not resolve; skipped"
+            ));
             return;
         };
         let keys = match keys_of.get(&id) {
@@ -892,13 +958,25 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
             for r in message_refs {
                 let segments = pointer(&r.reference).unwrap_or_default();
                 let resolved = match segments.as_slice() {
-                    [.., m, key] if m == "messages" && segments.first().map(String::as_str) == Some("channels") => {
-                        channel.messages.get(key).map(|item| resolver.message(key, item))
+                    [.., m, key]
+                        if m == "messages"
+                            && segments.first().map(String::as_str) == Some("channels") =>
+                    {
+                        channel
+                            .messages
+                            .get(key)
+                            .map(|item| resolver.message(key, item))
                     }
                     [c, m, key] if c == "components" && m == "messages" => {
                         let item = RefOr::Ref(r.clone());
                         let (n, _) = resolver.message(key, &item);
-                        Some((n, doc.components.as_ref().and_then(|c| c.messages.get(key)).and_then(RefOr::as_item)))
+                        Some((
+                            n,
+                            doc.components
+                                .as_ref()
+                                .and_then(|c| c.messages.get(key))
+                                .and_then(RefOr::as_item),
+                        ))
                     }
                     _ => None,
                 };
@@ -937,28 +1015,57 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
     let mut replies = Vec::new();
     for (op_id, item) in &doc.operations {
         let Some(op) = resolver.operation(item) else {
-            problems.push(format!("operation `{op_id}`: reference does not resolve; skipped"));
+            problems.push(format!(
+                "operation `{op_id}`: reference does not resolve; skipped"
+            ));
             continue;
         };
         let action = match op.action {
             OperationAction::Send => Action::Send,
             OperationAction::Receive => Action::Receive,
         };
-        let group = (action == Action::Receive).then(|| operation_group(op)).flatten();
-        add(op_id.clone(), action, &op.channel.reference, &op.messages, group, &mut problems, false);
+        let group = (action == Action::Receive)
+            .then(|| operation_group(op))
+            .flatten();
+        add(
+            op_id.clone(),
+            action,
+            &op.channel.reference,
+            &op.messages,
+            group,
+            &mut problems,
+            false,
+        );
         if let Some(RefOr::Item(reply)) = &op.reply {
             if let Some(channel) = &reply.channel {
-                replies.push((op_id.clone(), channel.reference.clone(), reply.messages.clone()));
+                replies.push((
+                    op_id.clone(),
+                    channel.reference.clone(),
+                    reply.messages.clone(),
+                ));
             }
         }
     }
     // A reply is something the replying side sends; our documents already list it as
     // `<id>_reply`, so only replies not yet sent on that channel are added.
     for (op_id, channel, message_refs) in replies {
-        add(format!("{op_id}#reply"), Action::Send, &channel, &message_refs, None, &mut problems, true);
+        add(
+            format!("{op_id}#reply"),
+            Action::Send,
+            &channel,
+            &message_refs,
+            None,
+            &mut problems,
+            true,
+        );
     }
     endpoints.sort_by(|a, b| {
-        (a.action, &a.message, &a.channel, &a.operation).cmp(&(b.action, &b.message, &b.channel, &b.operation))
+        (a.action, &a.message, &a.channel, &a.operation).cmp(&(
+            b.action,
+            &b.message,
+            &b.channel,
+            &b.operation,
+        ))
     });
     endpoints.dedup();
 
@@ -1016,8 +1123,14 @@ mod tests {
 
     #[test]
     fn pointers_unescape() {
-        assert_eq!(pointer("#/channels/a~1b~0c").unwrap(), vec!["channels", "a/b~c"]);
-        assert_eq!(pointer("#/channels/a%7Bb%7D").unwrap(), vec!["channels", "a{b}"]);
+        assert_eq!(
+            pointer("#/channels/a~1b~0c").unwrap(),
+            vec!["channels", "a/b~c"]
+        );
+        assert_eq!(
+            pointer("#/channels/a%7Bb%7D").unwrap(),
+            vec!["channels", "a{b}"]
+        );
         assert_eq!(pointer("other.yaml#/x"), None);
         assert_eq!(percent_decode("100%"), "100%");
     }
@@ -1026,7 +1139,9 @@ mod tests {
     fn bridge_extension_forms() {
         let one = declared_bridges(&serde_json::json!("sqs:q")).unwrap();
         assert_eq!(one[0].0, ChannelKey::new("sqs", "q"));
-        let list = declared_bridges(&serde_json::json!([{"to": "nats:a.b", "convert": "avro -> json"}])).unwrap();
+        let list =
+            declared_bridges(&serde_json::json!([{"to": "nats:a.b", "convert": "avro -> json"}]))
+                .unwrap();
         assert_eq!(list[0].1.as_deref(), Some("avro -> json"));
         assert!(declared_bridges(&serde_json::json!([{"convert": "x"}])).is_err());
         assert!(declared_bridges(&serde_json::json!(3)).is_err());

@@ -193,7 +193,11 @@ impl Catalog {
 
     /// Known names close to `name` (case-insensitive substring either way), for
     /// "did you mean".
-    pub fn similar_names<'a>(&'a self, name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    pub fn similar_names<'a>(
+        &'a self,
+        name: &str,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Vec<String> {
         let wanted = name.to_lowercase();
         names
             .filter(|n| {
@@ -237,14 +241,22 @@ impl Catalog {
     /// across any chain of bridges (no channel twice on one path). At most [`MAX_FLOWS`].
     pub fn flows(&self, message: &str) -> Vec<Flow> {
         let mut receivers: BTreeMap<&ChannelKey, Vec<&Endpoint>> = BTreeMap::new();
-        for e in self.endpoints_of(message).filter(|e| e.action == Action::Receive) {
+        for e in self
+            .endpoints_of(message)
+            .filter(|e| e.action == Action::Receive)
+        {
             receivers.entry(&e.channel).or_default().push(e);
         }
         let mut flows = Vec::new();
-        for producer in self.endpoints_of(message).filter(|e| e.action == Action::Send) {
+        for producer in self
+            .endpoints_of(message)
+            .filter(|e| e.action == Action::Send)
+        {
             let mut path = vec![producer.channel.clone()];
             let mut hops = Vec::new();
-            self.extend_flows(message, producer, &receivers, &mut path, &mut hops, &mut flows);
+            self.extend_flows(
+                message, producer, &receivers, &mut path, &mut hops, &mut flows,
+            );
         }
         flows.sort();
         flows.dedup();
@@ -323,7 +335,10 @@ impl Catalog {
                 .map(|(n, s)| (n.clone(), format!("{} {}", s.protocol, s.host)))
                 .collect(),
             sends: service.endpoints_with(Action::Send).map(exchange).collect(),
-            receives: service.endpoints_with(Action::Receive).map(exchange).collect(),
+            receives: service
+                .endpoints_with(Action::Receive)
+                .map(exchange)
+                .collect(),
         })
     }
 
@@ -337,7 +352,11 @@ impl Catalog {
                 .filter_map(|(s, i)| self.services.get(s)?.endpoints.get(*i))
                 .collect();
             let channels_of = |action: Action| -> BTreeSet<&ChannelKey> {
-                endpoints.iter().filter(|e| e.action == action).map(|e| &e.channel).collect()
+                endpoints
+                    .iter()
+                    .filter(|e| e.action == action)
+                    .map(|e| &e.channel)
+                    .collect()
             };
             let receiving = channels_of(Action::Receive);
             let sending = channels_of(Action::Send);
@@ -347,11 +366,15 @@ impl Catalog {
                 }
                 let (orphan, kind) = match e.action {
                     Action::Send => (
-                        self.downstream(&e.channel).iter().all(|c| !receiving.contains(c)),
+                        self.downstream(&e.channel)
+                            .iter()
+                            .all(|c| !receiving.contains(c)),
                         OrphanKind::ProducedNeverConsumed,
                     ),
                     Action::Receive => (
-                        self.upstream(&e.channel).iter().all(|c| !sending.contains(c)),
+                        self.upstream(&e.channel)
+                            .iter()
+                            .all(|c| !sending.contains(c)),
                         OrphanKind::ConsumedNeverProduced,
                     ),
                 };
@@ -380,25 +403,40 @@ impl Catalog {
             findings.extend(mismatch(message, &definitions));
             let mut judged = BTreeSet::new();
             for flow in self.flows(message) {
-                if flow.producer == flow.consumer || !judged.insert((flow.producer.clone(), flow.consumer.clone())) {
+                if flow.producer == flow.consumer
+                    || !judged.insert((flow.producer.clone(), flow.consumer.clone()))
+                {
                     continue;
                 }
-                let (Some(p), Some(c)) = (definitions.get(flow.producer.as_str()), definitions.get(flow.consumer.as_str())) else {
+                let (Some(p), Some(c)) = (
+                    definitions.get(flow.producer.as_str()),
+                    definitions.get(flow.consumer.as_str()),
+                ) else {
                     continue;
                 };
                 // Only JSON Schemas are judged field by field; Avro across a bridge is not.
-                let (Some(pp), Some(cp), None, None) = (&p.payload, &c.payload, &p.schema_format, &c.schema_format) else {
+                let (Some(pp), Some(cp), None, None) =
+                    (&p.payload, &c.payload, &p.schema_format, &c.schema_format)
+                else {
                     continue;
                 };
                 let found = schema::breaks(pp, cp);
                 if found.is_empty() {
                     continue;
                 }
-                let mut details: Vec<String> = found.iter().map(|b| format!("{} [{}]", b.detail, b.rule)).collect();
+                let mut details: Vec<String> = found
+                    .iter()
+                    .map(|b| format!("{} [{}]", b.detail, b.rule))
+                    .collect();
                 details.push(format!(
                     "path: {} -> {}",
                     flow.producer,
-                    flow.channels.iter().map(ToString::to_string).chain([flow.consumer.clone()]).collect::<Vec<_>>().join(" -> ")
+                    flow.channels
+                        .iter()
+                        .map(ToString::to_string)
+                        .chain([flow.consumer.clone()])
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
                 ));
                 findings.push(Finding {
                     severity: Severity::Error,
@@ -428,7 +466,10 @@ fn mismatch(message: &str, definitions: &BTreeMap<&str, &MessageDef>) -> Option<
             continue;
         }
         groups
-            .entry(schema::fingerprint(def.payload.as_ref(), def.schema_format.as_deref()))
+            .entry(schema::fingerprint(
+                def.payload.as_ref(),
+                def.schema_format.as_deref(),
+            ))
             .or_default()
             .push(service);
     }
@@ -459,7 +500,11 @@ fn mismatch(message: &str, definitions: &BTreeMap<&str, &MessageDef>) -> Option<
         rule: "schema-mismatch",
         message: message.to_owned(),
         services: variants.iter().flatten().map(|s| s.to_string()).collect(),
-        summary: format!("{message} has {} different schemas across {} services", variants.len(), definitions.len()),
+        summary: format!(
+            "{message} has {} different schemas across {} services",
+            variants.len(),
+            definitions.len()
+        ),
         details,
     })
 }

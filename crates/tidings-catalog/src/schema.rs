@@ -44,11 +44,18 @@ pub fn normalize(schema: &Value) -> Value {
                 .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()) && !k.starts_with("x-"))
                 .map(|(k, v)| {
                     // `properties` keys are names, not keywords: keep them all.
-                    let v = if k == "properties" || k == "patternProperties" || k == "$defs" || k == "definitions" {
+                    let v = if k == "properties"
+                        || k == "patternProperties"
+                        || k == "$defs"
+                        || k == "definitions"
+                    {
                         match v {
-                            Value::Object(props) => {
-                                Value::Object(props.iter().map(|(n, s)| (n.clone(), normalize(s))).collect())
-                            }
+                            Value::Object(props) => Value::Object(
+                                props
+                                    .iter()
+                                    .map(|(n, s)| (n.clone(), normalize(s)))
+                                    .collect(),
+                            ),
                             other => normalize(other),
                         }
                     } else if k == "enum" || k == "const" || k == "required" {
@@ -105,7 +112,10 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// The fingerprint two definitions share when they are the same schema.
 pub fn fingerprint(payload: Option<&Value>, schema_format: Option<&str>) -> String {
-    let schema = payload.map(normalize).map(|v| canonical(&v)).unwrap_or_default();
+    let schema = payload
+        .map(normalize)
+        .map(|v| canonical(&v))
+        .unwrap_or_default();
     format!("{}|{schema}", schema_format.unwrap_or(""))
 }
 
@@ -155,7 +165,11 @@ fn walk(schema: &Value, path: String, required: bool, fields: &mut Fields, depth
     let (inner, nullable) = unwrap_nullable(schema);
     let mut types: BTreeSet<String> = match inner.get("type") {
         Some(Value::String(t)) => BTreeSet::from([t.clone()]),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => BTreeSet::new(),
     };
     if types.is_empty() && inner.get("properties").is_some() {
@@ -169,7 +183,14 @@ fn walk(schema: &Value, path: String, required: bool, fields: &mut Fields, depth
         (_, Some(value)) => Some(BTreeSet::from([canonical(value)])),
         _ => None,
     };
-    fields.insert(path.clone(), Field { types, required, allowed });
+    fields.insert(
+        path.clone(),
+        Field {
+            types,
+            required,
+            allowed,
+        },
+    );
     if let Some(Value::Object(properties)) = inner.get("properties") {
         let required_names: BTreeSet<&str> = inner
             .get("required")
@@ -177,8 +198,18 @@ fn walk(schema: &Value, path: String, required: bool, fields: &mut Fields, depth
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for (name, property) in properties {
-            let child = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
-            walk(property, child, required_names.contains(name.as_str()), fields, depth + 1);
+            let child = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            walk(
+                property,
+                child,
+                required_names.contains(name.as_str()),
+                fields,
+                depth + 1,
+            );
         }
     }
     if let Some(items) = inner.get("items").filter(|i| i.is_object()) {
@@ -243,7 +274,10 @@ pub fn breaks(producer: &Value, consumer: &Value) -> Vec<Break> {
                 out.push(Break {
                     field: path.clone(),
                     rule: "missing",
-                    detail: format!("{} is required by the consumer; the producer does not have it", label(path)),
+                    detail: format!(
+                        "{} is required by the consumer; the producer does not have it",
+                        label(path)
+                    ),
                 });
             }
             continue;
@@ -252,12 +286,19 @@ pub fn breaks(producer: &Value, consumer: &Value) -> Vec<Break> {
             out.push(Break {
                 field: path.clone(),
                 rule: "optional",
-                detail: format!("{} is required by the consumer; the producer may leave it out", label(path)),
+                detail: format!(
+                    "{} is required by the consumer; the producer may leave it out",
+                    label(path)
+                ),
             });
         }
         if !want.types.is_empty() && !have.types.is_empty() {
-            let rejected: BTreeSet<String> =
-                have.types.iter().filter(|t| !accepts(&want.types, t)).cloned().collect();
+            let rejected: BTreeSet<String> = have
+                .types
+                .iter()
+                .filter(|t| !accepts(&want.types, t))
+                .cloned()
+                .collect();
             if !rejected.is_empty() {
                 out.push(Break {
                     field: path.clone(),
@@ -293,7 +334,11 @@ pub fn breaks(producer: &Value, consumer: &Value) -> Vec<Break> {
                     detail: format!(
                         "{}: the producer may send {}, which the consumer does not accept",
                         label(path),
-                        outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        outside
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -322,8 +367,15 @@ pub fn differences(a: &Value, b: &Value, a_name: &str, b_name: &str) -> Vec<Stri
                     ));
                 }
                 if x.required != y.required && !path.is_empty() {
-                    let (req, opt) = if x.required { (a_name, b_name) } else { (b_name, a_name) };
-                    out.push(format!("{}: required in {req}, optional in {opt}", label(path)));
+                    let (req, opt) = if x.required {
+                        (a_name, b_name)
+                    } else {
+                        (b_name, a_name)
+                    };
+                    out.push(format!(
+                        "{}: required in {req}, optional in {opt}",
+                        label(path)
+                    ));
                 }
                 if x.allowed != y.allowed {
                     out.push(format!("{}: different allowed values", label(path)));
@@ -409,7 +461,11 @@ mod tests {
                 ("total", "type"),
             ]
         );
-        assert!(found[5].detail.contains("null | string"), "{}", found[5].detail);
+        assert!(
+            found[5].detail.contains("null | string"),
+            "{}",
+            found[5].detail
+        );
     }
 
     #[test]
@@ -426,7 +482,10 @@ mod tests {
     fn nullable_struct_references_flatten_through() {
         let schema = json!({"type": "object", "properties": {"address": {"anyOf": [{"type": "object", "properties": {"city": {"type": "string"}}}, {"type": "null"}]}}});
         let fields = flatten(&schema);
-        assert_eq!(fields["address"].types, BTreeSet::from(["null".to_owned(), "object".to_owned()]));
+        assert_eq!(
+            fields["address"].types,
+            BTreeSet::from(["null".to_owned(), "object".to_owned()])
+        );
         assert!(fields.contains_key("address.city"));
     }
 
@@ -435,8 +494,17 @@ mod tests {
         let a = order(json!({}));
         let b = json!({"type": "object", "properties": {"order_id": {"type": "integer"}}, "required": []});
         let diff = differences(&a, &b, "orders", "billing");
-        assert!(diff.contains(&"`order_id`: string in orders, integer in billing".to_owned()), "{diff:?}");
-        assert!(diff.contains(&"`order_id`: required in orders, optional in billing".to_owned()), "{diff:?}");
-        assert!(diff.contains(&"`total` only in orders".to_owned()), "{diff:?}");
+        assert!(
+            diff.contains(&"`order_id`: string in orders, integer in billing".to_owned()),
+            "{diff:?}"
+        );
+        assert!(
+            diff.contains(&"`order_id`: required in orders, optional in billing".to_owned()),
+            "{diff:?}"
+        );
+        assert!(
+            diff.contains(&"`total` only in orders".to_owned()),
+            "{diff:?}"
+        );
     }
 }

@@ -10,7 +10,9 @@ use tidings_catalog::query::{OrphanKind, Severity};
 use tidings_catalog::CatalogConfig;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
 }
 
 fn shop() -> Catalog {
@@ -29,7 +31,16 @@ fn key(text: &str) -> ChannelKey {
 fn bad_documents_are_reported_with_their_file_and_skipped() {
     let catalog = shop();
     let names: Vec<&str> = catalog.services.keys().map(String::as_str).collect();
-    assert_eq!(names, ["analytics", "billing", "customer-privacy", "fulfilment", "orders"]);
+    assert_eq!(
+        names,
+        [
+            "analytics",
+            "billing",
+            "customer-privacy",
+            "fulfilment",
+            "orders"
+        ]
+    );
     let about = |file: &str| {
         catalog
             .diagnostics
@@ -38,9 +49,17 @@ fn bad_documents_are_reported_with_their_file_and_skipped() {
             .unwrap_or_else(|| panic!("no diagnostic for {file}: {:?}", catalog.diagnostics))
     };
     assert_eq!(about("broken.yaml").level, Level::Error);
-    assert!(about("broken.yaml").message.contains("not a valid AsyncAPI document"), "{}", about("broken.yaml"));
+    assert!(
+        about("broken.yaml")
+            .message
+            .contains("not a valid AsyncAPI document"),
+        "{}",
+        about("broken.yaml")
+    );
     assert_eq!(about("legacy.yaml").level, Level::Error);
-    assert!(about("legacy.yaml").message.contains("AsyncAPI 2.6.0 is not supported"));
+    assert!(about("legacy.yaml")
+        .message
+        .contains("AsyncAPI 2.6.0 is not supported"));
     // A YAML file that is not AsyncAPI at all, inside a folder: only a note.
     assert_eq!(about("notes.yaml").level, Level::Note);
     assert_eq!(catalog.diagnostics.len(), 3, "{:?}", catalog.diagnostics);
@@ -58,7 +77,10 @@ fn strict_refuses_the_folder_naming_every_bad_file() {
     };
     assert_eq!(problems.len(), 2, "{problems:?}");
     let text = error.to_string();
-    assert!(text.contains("broken.yaml") && text.contains("legacy.yaml"), "{text}");
+    assert!(
+        text.contains("broken.yaml") && text.contains("legacy.yaml"),
+        "{text}"
+    );
     // The good documents alone pass strict.
     let good: Vec<PathBuf> = ["orders.yaml", "fulfilment.yaml", "billing.json"]
         .iter()
@@ -67,7 +89,10 @@ fn strict_refuses_the_folder_naming_every_bad_file() {
     assert_eq!(load(&good, &options).unwrap().services.len(), 3);
     // A file named explicitly that is not AsyncAPI is an error, not a note.
     let explicit = load(&[fixtures().join("shop/extra/notes.yaml")], &options).unwrap_err();
-    assert!(explicit.to_string().contains("no `asyncapi` field"), "{explicit}");
+    assert!(
+        explicit.to_string().contains("no `asyncapi` field"),
+        "{explicit}"
+    );
 }
 
 #[test]
@@ -76,23 +101,47 @@ fn who_consumes_joins_by_message_name_across_brokers() {
     let consumers = catalog.who_consumes("CustomerDataDeletionRequest");
     let seen: Vec<(&str, String, Option<&str>)> = consumers
         .iter()
-        .map(|p| (p.service.as_str(), p.channel.to_string(), p.group.as_deref()))
+        .map(|p| {
+            (
+                p.service.as_str(),
+                p.channel.to_string(),
+                p.group.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         [
-            ("analytics", "nats:privacy.deletions".to_owned(), Some("analytics")),
-            ("billing", "kafka:privacy.deletion-requests".to_owned(), Some("billing")),
+            (
+                "analytics",
+                "nats:privacy.deletions".to_owned(),
+                Some("analytics")
+            ),
+            (
+                "billing",
+                "kafka:privacy.deletion-requests".to_owned(),
+                Some("billing")
+            ),
         ]
     );
     let producers = catalog.who_produces("CustomerDataDeletionRequest");
     assert_eq!(producers.len(), 1);
     assert_eq!(producers[0].service, "customer-privacy");
     // kafka-secure is the Kafka family: analytics reads the topic orders writes.
-    let order_consumers: Vec<String> = catalog.who_consumes("OrderCreated").into_iter().map(|p| p.channel.to_string()).collect();
-    assert_eq!(order_consumers, ["kafka:orders.created", "sqs:order-events"]);
+    let order_consumers: Vec<String> = catalog
+        .who_consumes("OrderCreated")
+        .into_iter()
+        .map(|p| p.channel.to_string())
+        .collect();
+    assert_eq!(
+        order_consumers,
+        ["kafka:orders.created", "sqs:order-events"]
+    );
     assert!(!catalog.knows_message("NoSuchMessage"));
-    assert_eq!(catalog.similar_names("ordercreated", catalog.message_names()), ["OrderCreated"]);
+    assert_eq!(
+        catalog.similar_names("ordercreated", catalog.message_names()),
+        ["OrderCreated"]
+    );
 }
 
 #[test]
@@ -101,30 +150,58 @@ fn flows_cross_bridges_from_documents_and_from_the_config() {
     let flows = catalog.flows("OrderCreated");
     let paths: Vec<(String, Vec<String>, String)> = flows
         .iter()
-        .map(|f| (f.producer.clone(), f.channels.iter().map(ToString::to_string).collect(), f.consumer.clone()))
+        .map(|f| {
+            (
+                f.producer.clone(),
+                f.channels.iter().map(ToString::to_string).collect(),
+                f.consumer.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         paths,
         [
-            ("orders".to_owned(), vec!["kafka:orders.created".to_owned()], "analytics".to_owned()),
             (
                 "orders".to_owned(),
-                vec!["kafka:orders.created".to_owned(), "sqs:order-events".to_owned()],
+                vec!["kafka:orders.created".to_owned()],
+                "analytics".to_owned()
+            ),
+            (
+                "orders".to_owned(),
+                vec![
+                    "kafka:orders.created".to_owned(),
+                    "sqs:order-events".to_owned()
+                ],
                 "fulfilment".to_owned()
             ),
         ]
     );
     // The document's x-tidings-bridge carries its conversion.
     assert_eq!(flows[1].bridges[0].convert.as_deref(), Some("avro -> json"));
-    let bridge = catalog.bridges.iter().find(|b| b.to == key("sqs:order-events")).unwrap();
+    let bridge = catalog
+        .bridges
+        .iter()
+        .find(|b| b.to == key("sqs:order-events"))
+        .unwrap();
     assert_eq!(bridge.declared_by.to_string(), "service orders");
 
     // The config file's bridge: Kafka topic mirrored onto NATS.
     let deletion = catalog.flows("CustomerDataDeletionRequest");
-    let consumers: Vec<(&str, usize)> = deletion.iter().map(|f| (f.consumer.as_str(), f.bridges.len())).collect();
+    let consumers: Vec<(&str, usize)> = deletion
+        .iter()
+        .map(|f| (f.consumer.as_str(), f.bridges.len()))
+        .collect();
     assert_eq!(consumers, [("analytics", 1), ("billing", 0)]);
-    let bridge = catalog.bridges.iter().find(|b| b.to == key("nats:privacy.deletions")).unwrap();
-    assert!(bridge.declared_by.to_string().ends_with("shop.toml"), "{}", bridge.declared_by);
+    let bridge = catalog
+        .bridges
+        .iter()
+        .find(|b| b.to == key("nats:privacy.deletions"))
+        .unwrap();
+    assert!(
+        bridge.declared_by.to_string().ends_with("shop.toml"),
+        "{}",
+        bridge.declared_by
+    );
 }
 
 #[test]
@@ -146,13 +223,20 @@ fn bridges_chain_and_cycles_end() {
         }
     };
     let catalog = Catalog::build(
-        vec![doc("p", "kafka", "a", "send"), doc("q", "nats", "c", "receive"), doc("r", "kafka", "a", "receive")],
+        vec![
+            doc("p", "kafka", "a", "send"),
+            doc("q", "nats", "c", "receive"),
+            doc("r", "kafka", "a", "receive"),
+        ],
         config,
         "cycle.toml",
         Vec::new(),
     );
     let flows = catalog.flows("M");
-    let hops: Vec<(&str, usize)> = flows.iter().map(|f| (f.consumer.as_str(), f.channels.len())).collect();
+    let hops: Vec<(&str, usize)> = flows
+        .iter()
+        .map(|f| (f.consumer.as_str(), f.channels.len()))
+        .collect();
     assert_eq!(hops, [("q", 3), ("r", 1)]);
     assert!(catalog.orphans().is_empty(), "{:?}", catalog.orphans());
 }
@@ -177,9 +261,25 @@ fn orphans_cross_bridges_and_honour_ignore_patterns() {
     );
     // Without the config, the bridge to NATS is gone and the dead letters count.
     let bare = load(&[fixtures().join("shop")], &LoadOptions::default()).unwrap();
-    let kinds: Vec<(OrphanKind, String)> = bare.orphans().into_iter().map(|o| (o.kind, o.channel.to_string())).collect();
-    assert!(kinds.contains(&(OrphanKind::ConsumedNeverProduced, "nats:privacy.deletions".to_owned())), "{kinds:?}");
-    assert!(kinds.contains(&(OrphanKind::ProducedNeverConsumed, "kafka:orders.created.dlq".to_owned())), "{kinds:?}");
+    let kinds: Vec<(OrphanKind, String)> = bare
+        .orphans()
+        .into_iter()
+        .map(|o| (o.kind, o.channel.to_string()))
+        .collect();
+    assert!(
+        kinds.contains(&(
+            OrphanKind::ConsumedNeverProduced,
+            "nats:privacy.deletions".to_owned()
+        )),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(
+            OrphanKind::ProducedNeverConsumed,
+            "kafka:orders.created.dlq".to_owned()
+        )),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -188,25 +288,64 @@ fn lint_reports_different_schemas_and_broken_consumers() {
     let findings = catalog.lint();
     let summary: Vec<(Severity, &str, &str, Vec<&str>)> = findings
         .iter()
-        .map(|f| (f.severity, f.rule, f.message.as_str(), f.services.iter().map(String::as_str).collect()))
+        .map(|f| {
+            (
+                f.severity,
+                f.rule,
+                f.message.as_str(),
+                f.services.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
-            (Severity::Error, "breaking-change", "OrderCreated", vec!["orders", "analytics"]),
-            (Severity::Warning, "schema-mismatch", "CustomerDataDeletionRequest", vec!["billing", "customer-privacy", "analytics"]),
-            (Severity::Warning, "schema-mismatch", "OrderCreated", vec!["analytics", "fulfilment", "orders"]),
+            (
+                Severity::Error,
+                "breaking-change",
+                "OrderCreated",
+                vec!["orders", "analytics"]
+            ),
+            (
+                Severity::Warning,
+                "schema-mismatch",
+                "CustomerDataDeletionRequest",
+                vec!["billing", "customer-privacy", "analytics"]
+            ),
+            (
+                Severity::Warning,
+                "schema-mismatch",
+                "OrderCreated",
+                vec!["analytics", "fulfilment", "orders"]
+            ),
         ]
     );
     let breaking = &findings[0];
     let details = breaking.details.join("\n");
-    assert!(details.contains("`customer_id` is required by the consumer; the producer does not have it [missing]"), "{details}");
-    assert!(details.contains("`total`: the producer sends string, the consumer accepts number [type]"), "{details}");
+    assert!(
+        details.contains(
+            "`customer_id` is required by the consumer; the producer does not have it [missing]"
+        ),
+        "{details}"
+    );
+    assert!(
+        details.contains("`total`: the producer sends string, the consumer accepts number [type]"),
+        "{details}"
+    );
     // billing and customer-privacy differ only in descriptions and titles: one variant.
     let mismatch = &findings[1];
-    assert!(mismatch.details.contains(&"variant held by: billing, customer-privacy".to_owned()), "{:?}", mismatch.details);
     assert!(
-        mismatch.details.iter().any(|d| d.contains("`requested_at` only in billing")),
+        mismatch
+            .details
+            .contains(&"variant held by: billing, customer-privacy".to_owned()),
+        "{:?}",
+        mismatch.details
+    );
+    assert!(
+        mismatch
+            .details
+            .iter()
+            .any(|d| d.contains("`requested_at` only in billing")),
         "{:?}",
         mismatch.details
     );
@@ -217,7 +356,11 @@ fn a_service_report_names_the_other_side() {
     let catalog = shop();
     let report = catalog.service("orders").unwrap();
     assert_eq!(report.owners, ["team-orders", "team-checkout"]);
-    let created = report.sends.iter().find(|x| x.channel == key("kafka:orders.created")).unwrap();
+    let created = report
+        .sends
+        .iter()
+        .find(|x| x.channel == key("kafka:orders.created"))
+        .unwrap();
     assert_eq!(created.peers, ["analytics", "fulfilment"]);
     let fulfilment = catalog.service("fulfilment").unwrap();
     assert_eq!(fulfilment.receives[0].peers, ["orders"]);
@@ -233,11 +376,16 @@ fn a_name_claimed_twice_is_reported_not_merged() {
     let orders = std::fs::read_to_string(fixtures().join("shop/orders.yaml")).unwrap();
     std::fs::write(dir.join("a/orders.yaml"), &orders).unwrap();
     std::fs::write(dir.join("b/orders.yaml"), &orders).unwrap();
-    let catalog = load(&[dir.clone()], &LoadOptions::default()).unwrap();
+    let catalog = load(std::slice::from_ref(&dir), &LoadOptions::default()).unwrap();
     assert_eq!(catalog.services.len(), 1);
     let warning = &catalog.diagnostics[0];
     assert_eq!(warning.level, Level::Warning);
-    assert!(warning.message.contains("service `orders` is already defined by"), "{warning}");
+    assert!(
+        warning
+            .message
+            .contains("service `orders` is already defined by"),
+        "{warning}"
+    );
     assert!(warning.file.as_deref().unwrap().ends_with("b/orders.yaml"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

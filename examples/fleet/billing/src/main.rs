@@ -12,5 +12,9 @@ async fn erase_invoices(message: CustomerDataDeletionRequest) {
 
 #[tidings::main]
 async fn main() -> Result<(), tidings::Error> {
-    tidings::app!().title("billing").server("kafka", "kafka://kafka.internal:9092").run().await
+    tidings::app!()
+        .title("billing")
+        .server("kafka", "kafka://kafka.internal:9092")
+        .run()
+        .await
 }

@@ -12,5 +12,9 @@ async fn forget_address(message: CustomerDataDeletionRequest) {
 
 #[tidings::main]
 async fn main() -> Result<(), tidings::Error> {
-    tidings::app!().title("email").server("nats", "nats://nats.internal:4222").run().await
+    tidings::app!()
+        .title("email")
+        .server("nats", "nats://nats.internal:4222")
+        .run()
+        .await
 }

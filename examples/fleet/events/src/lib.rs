@@ -26,7 +26,11 @@ pub struct OrderCreated {
 
 /// Command to erase everything the company keeps about a customer (GDPR art. 17).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Message)]
-#[message(name = "CustomerDataDeletionRequest", version = "1.0.0", kind = "command")]
+#[message(
+    name = "CustomerDataDeletionRequest",
+    version = "1.0.0",
+    kind = "command"
+)]
 pub struct CustomerDataDeletionRequest {
     /// The customer whose data goes.
     pub customer_id: String,

@@ -12,5 +12,9 @@ async fn pick(message: OrderCreated) {
 
 #[tidings::main]
 async fn main() -> Result<(), tidings::Error> {
-    tidings::app!().title("fulfilment").server("queues", "sqs://sqs.eu-west-1.amazonaws.com").run().await
+    tidings::app!()
+        .title("fulfilment")
+        .server("queues", "sqs://sqs.eu-west-1.amazonaws.com")
+        .run()
+        .await
 }

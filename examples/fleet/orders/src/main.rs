@@ -18,13 +18,18 @@ async fn main() -> Result<(), tidings::Error> {
         .server("kafka", "kafka://kafka.internal:9092")
         .bridge(
             "orders.created",
-            BridgeDescription::to("sqs:order-events").convert("avro -> json").description("Kafka Connect SQS sink"),
+            BridgeDescription::to("sqs:order-events")
+                .convert("avro -> json")
+                .description("Kafka Connect SQS sink"),
         )
         .run_with(|ctx| async move {
             let order = OrderCreated {
                 order_id: "order-1".into(),
                 customer_id: "customer-1".into(),
-                lines: vec![OrderLine { sku: "sku-1".into(), quantity: 2 }],
+                lines: vec![OrderLine {
+                    sku: "sku-1".into(),
+                    quantity: 2,
+                }],
             };
             ORDER_CREATED.publish(&ctx, order).await
         })
