@@ -54,6 +54,61 @@ impl OrderCreated {
     }
 }
 
+/// `OrderCreated` as it was before `priority` (`schemas/order_created.v1.avsc`): what a
+/// consumer that has not been redeployed still runs. Kept to show, in the tests, that
+/// old and new versions read each other's messages.
+pub mod v1 {
+    use super::*;
+
+    /// One line of an order (version 1).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
+    #[avro(schema = "schemas/order_created.v1.avsc", name = "OrderItem")]
+    pub struct OrderItem {
+        /// Stock keeping unit.
+        pub sku: String,
+        /// How many.
+        pub quantity: i32,
+        /// Price of one.
+        pub unit_price: Decimal,
+    }
+
+    /// Event published when a new order is created (version 1, no `priority`).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Message)]
+    #[message(name = "OrderCreatedV1", version = "1.0.0", avro = "schemas/order_created.v1.avsc")]
+    pub struct OrderCreated {
+        /// Unique order id.
+        pub order_id: String,
+        /// Who ordered.
+        pub customer_id: String,
+        /// What was ordered.
+        pub items: Vec<OrderItem>,
+        /// Sum of the items.
+        pub total_amount: Decimal,
+        /// When the order was placed.
+        pub created_at: DateTime<Utc>,
+        /// A note from the customer.
+        pub note: Option<String>,
+    }
+
+    impl From<super::OrderCreated> for OrderCreated {
+        /// What a version-1 reader sees of a version-2 order: everything but `priority`.
+        fn from(o: super::OrderCreated) -> Self {
+            OrderCreated {
+                order_id: o.order_id,
+                customer_id: o.customer_id,
+                items: o
+                    .items
+                    .into_iter()
+                    .map(|i| OrderItem { sku: i.sku, quantity: i.quantity, unit_price: i.unit_price })
+                    .collect(),
+                total_amount: o.total_amount,
+                created_at: o.created_at,
+                note: o.note,
+            }
+        }
+    }
+}
+
 /// Publishes new orders.
 #[tidings::producer(channel = "orders.created")]
 pub static ORDER_CREATED: Producer<OrderCreated>;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use order_avro::{OrderCreated, OrderItem};
+use order_avro::{v1, OrderCreated};
 use rust_decimal::Decimal;
 use tidings::avro::compat::Level;
 use tidings::avro::registry::server::RegistryServer;
@@ -132,47 +132,8 @@ fn json_and_foreign_payloads_do_not_decode() {
     assert!(err.contains("Schema 32639 not found"), "{err}");
 }
 
-/// OrderCreated as it was before `priority` (schemas/order_created.v1.avsc): what a
-/// consumer that has not been redeployed still runs.
-mod v1 {
-    use super::*;
-
-    /// The v1 order line.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
-    #[avro(schema = "schemas/order_created.v1.avsc", name = "OrderItem")]
-    pub struct OrderItem {
-        pub sku: String,
-        pub quantity: i32,
-        pub unit_price: Decimal,
-    }
-
-    /// The v1 event.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Message)]
-    #[message(name = "OrderCreatedV1", avro = "schemas/order_created.v1.avsc")]
-    pub struct OrderCreated {
-        pub order_id: String,
-        pub customer_id: String,
-        pub items: Vec<OrderItem>,
-        pub total_amount: Decimal,
-        pub created_at: DateTime<Utc>,
-        pub note: Option<String>,
-    }
-}
-
 fn v1_sample() -> v1::OrderCreated {
-    let new = OrderCreated::sample(4);
-    v1::OrderCreated {
-        order_id: new.order_id,
-        customer_id: new.customer_id,
-        items: new
-            .items
-            .into_iter()
-            .map(|OrderItem { sku, quantity, unit_price }| v1::OrderItem { sku, quantity, unit_price })
-            .collect(),
-        total_amount: new.total_amount,
-        created_at: new.created_at,
-        note: new.note,
-    }
+    OrderCreated::sample(4).into()
 }
 
 #[test]
