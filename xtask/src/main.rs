@@ -7,6 +7,10 @@
 //!   `docs/asyncapi/`).
 //! - `cargo xtask validate [FILES...]`: the official AsyncAPI parser over the files (default:
 //!   every `tests/golden/*.yaml` and `docs/asyncapi/*.yaml`).
+//! - `cargo xtask catalog [--out DIR] [--config FILE] [--strict]`: the document of every
+//!   service binary into `DIR/asyncapi/`, then the event catalog of them all into `DIR`
+//!   (default `<target-dir>/catalog/`: HTML, JSON, Mermaid, DOT, Backstage, EventCatalog);
+//!   a binary that cannot print its document is reported and left out unless `--strict`.
 //!
 //! Exit codes: 0 success, 1 a task failed or found drift or an invalid document, 2 bad usage.
 
@@ -42,6 +46,18 @@ enum Cmd {
         /// Documents to validate (YAML or JSON).
         files: Vec<PathBuf>,
     },
+    /// Dump every service binary's document, then build the event catalog of them all.
+    Catalog {
+        /// Folder of the catalog (default: <target-dir>/catalog).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Catalog config: bridges, owners, domain (default: examples/fleet/catalog.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Fail when a binary cannot print its document, instead of leaving it out.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +66,11 @@ fn main() -> ExitCode {
         Cmd::Spec { check, out } => spec(check, out),
         Cmd::Bless => bless(),
         Cmd::Validate { files } => validate(files),
+        Cmd::Catalog {
+            out,
+            config,
+            strict,
+        } => catalog(out, config, strict),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -188,6 +209,77 @@ fn validate(files: Vec<PathBuf>) -> xtask::Result<bool> {
         );
     }
     Ok(v.ok)
+}
+
+fn catalog(out: Option<PathBuf>, config: Option<PathBuf>, strict: bool) -> xtask::Result<bool> {
+    let dir = match &out {
+        Some(d) => absolute(d),
+        None => xtask::target_dir()?.join("catalog"),
+    };
+    let config = config.map(|c| absolute(&c)).unwrap_or_else(|| {
+        xtask::workspace_root()
+            .join("examples")
+            .join("fleet")
+            .join("catalog.toml")
+    });
+    // Like the catalog's bad input: a binary that cannot print its document is reported
+    // and left out, the rest is still catalogued (`--strict` refuses instead).
+    let bins = xtask::built_service_binaries(BuildOutput::Inherit)?;
+    let (docs, errors) = xtask::documents(&bins);
+    for e in &errors {
+        eprintln!(
+            "catalog: {}: {e}",
+            if strict {
+                "error"
+            } else {
+                "warning (left out)"
+            }
+        );
+    }
+    if strict && !errors.is_empty() {
+        return Ok(false);
+    }
+    // The documents sit inside the catalog folder, so its Backstage and EventCatalog
+    // files point at them with relative paths that survive copying the folder.
+    let docs_dir = dir.join("asyncapi");
+    xtask::sync_dir(&docs_dir, &docs, SyncMode::WritePrune)?;
+    let options = tidings_catalog::load::LoadOptions {
+        strict: true,
+        config: Some(config),
+        threads: 0,
+    };
+    let catalog = match tidings_catalog::load::load(&[docs_dir], &options) {
+        Ok(catalog) => catalog,
+        Err(e) => {
+            eprintln!("catalog: {e}");
+            return Ok(false);
+        }
+    };
+    let written =
+        tidings_catalog::cli::build_all(&catalog, &dir).map_err(|source| xtask::Error::Io {
+            action: "writing the catalog into",
+            path: dir.clone(),
+            source,
+        })?;
+    let findings = catalog.lint();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == tidings_catalog::query::Severity::Error)
+        .count();
+    println!(
+        "catalog: {} services, {} messages, {} channels, {} bridges; lint: {} finding(s), {errors} error(s); {} orphan(s)",
+        catalog.services.len(),
+        catalog.message_names().count(),
+        catalog.channels.len(),
+        catalog.bridges.len(),
+        findings.len(),
+        catalog.orphans().len()
+    );
+    println!(
+        "catalog: wrote {written} file(s); open {}",
+        xtask::display_path(&dir.join("index.html"))
+    );
+    Ok(true)
 }
 
 /// `path` against the current directory (where the user ran `cargo xtask`).
