@@ -47,7 +47,7 @@ use crate::model::{
     Bindings, Channel, Components, Document, Info, Message, Operation, OperationAction,
     OperationReply, Parameter, RefOr, Reference, Server,
 };
-use crate::protocol::{binding_protocol, kafka_client_id, kafka_sasl, query_option, server_for_url};
+use crate::protocol::{binding_protocol, kafka_client_id, kafka_sasl, query_option, server_for_url, sqs_queue_name};
 use crate::schema::{self, component_name};
 
 /// The content type messages have unless they say otherwise.
@@ -548,6 +548,16 @@ fn plan_channels(
         .iter()
         .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?)))
         .collect();
+    // SQS servers' queue prefixes (`sqs://...?queue_prefix=staging-`), when set.
+    let queue_prefixes: BTreeMap<&str, String> = desc
+        .servers
+        .iter()
+        .filter(|server| server.url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("sqs://")))
+        .filter_map(|server| {
+            let prefix = query_option(&server.url, "queue_prefix").filter(|p| !p.is_empty())?;
+            Some((server.name.as_str(), prefix))
+        })
+        .collect();
 
     let mut ids: BTreeMap<String, &str> = BTreeMap::new();
     let mut plans = BTreeMap::new();
@@ -645,6 +655,12 @@ fn plan_channels(
                 Some(format!("{}{address}", topic_prefixes.get(name).map(String::as_str).unwrap_or_default()))
             }
             (Some("kafka"), None) if !topic_prefixes.is_empty() => None,
+            // The SQS broker's queue name: dots as dashes, after the server's prefix.
+            (Some("sqs"), Some(name)) => {
+                Some(sqs_queue_name(queue_prefixes.get(name).map(String::as_str).unwrap_or_default(), address))
+            }
+            (Some("sqs"), None) if !queue_prefixes.is_empty() => None,
+            (Some("sqs"), None) => Some(sqs_queue_name("", address)),
             _ => Some(address.to_owned()),
         };
         if parameters.is_empty() {

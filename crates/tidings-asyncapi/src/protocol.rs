@@ -190,6 +190,13 @@ pub fn server_for_url(name: &str, url: &str) -> Result<Option<Server>, Problem> 
         Some(at) => rest.split_at(at),
         None => (rest.as_str(), ""),
     };
+    let sqs_host;
+    let host = if info.protocol == "sqs" {
+        sqs_host = sqs_server_host(host, url);
+        sqs_host.as_str()
+    } else {
+        host
+    };
 
     let hosts: Vec<&str> = host.split(',').map(str::trim).collect();
     if hosts.iter().all(|h| h.is_empty()) {
@@ -277,6 +284,65 @@ pub fn kafka_sasl(url: &str) -> Option<(String, &'static str)> {
     };
     let kind = sasl_scheme_type(&mechanism)?;
     Some((mechanism, kind))
+}
+
+/// The host of an SQS server. Its URL names a region (`sqs://us-east-1`: the host is
+/// `sqs.us-east-1.amazonaws.com`), a host, or nothing (the region comes from the AWS
+/// environment: `sqs.amazonaws.com`); an `endpoint` option (a local SQS,
+/// `?endpoint=http://127.0.0.1:4566`) is where the service really is.
+fn sqs_server_host(host: &str, url: &str) -> String {
+    if let Some(endpoint) = query_option(url, "endpoint").map(|e| percent_decoded(&e)) {
+        let rest = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let endpoint_host = authority.rsplit('@').next().unwrap_or_default();
+        if !endpoint_host.is_empty() {
+            return endpoint_host.to_owned();
+        }
+    }
+    let is_region = !host.is_empty()
+        && host.contains('-')
+        && host.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    match host {
+        "" => "sqs.amazonaws.com".to_owned(),
+        region if is_region => format!("sqs.{region}.amazonaws.com"),
+        other => other.to_owned(),
+    }
+}
+
+/// `%XX` sequences decoded where they form UTF-8; anything else kept as it is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = text.get(i + 1..i + 3).filter(|_| bytes[i] == b'%');
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The SQS queue of a channel `address` on a server with `queue_prefix`: SQS queue
+/// names hold no dots, so they become dashes (a final `.fifo` stays: it marks a FIFO
+/// queue), after the prefix. A queue URL names its queue in its last path segment.
+/// The SQS broker names its queues with this function, so documents and queues agree.
+pub fn sqs_queue_name(queue_prefix: &str, address: &str) -> String {
+    if address.starts_with("https://") || address.starts_with("http://") {
+        return address.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned();
+    }
+    let (stem, fifo) = match address.strip_suffix(".fifo") {
+        Some(stem) => (stem, ".fifo"),
+        None => (address, ""),
+    };
+    format!("{queue_prefix}{}{fifo}", stem.replace('.', "-"))
 }
 
 /// `(scheme, rest)` of `scheme://rest`.
@@ -373,6 +439,7 @@ mod tests {
         assert_eq!(server("nats://u:p@n1:4222,nats://u:p@n2:4222").host, "n2:4222");
         assert_eq!(server("nats://n1:4222,nats://n2:4222").host, "n1:4222,n2:4222");
         assert_eq!(server("sqs://sqs.eu-west-1.amazonaws.com").protocol, "sqs");
+        assert_eq!(server("sqs://sqs.eu-west-1.amazonaws.com").host, "sqs.eu-west-1.amazonaws.com");
         assert_eq!(server("redis://:pw@cache:6379/0").pathname.as_deref(), Some("/0"));
         assert_eq!(server("rediss://cache:6380").protocol, "redis");
         let m = server("mqtt://broker:1883");
@@ -380,6 +447,18 @@ mod tests {
         assert_eq!(server("mqtts://broker:8883").protocol, "secure-mqtt");
         assert_eq!(server("ws://gw:8080/socket").pathname.as_deref(), Some("/socket"));
         assert_eq!(server("kafka://[::1]:9092").host, "[::1]:9092");
+    }
+
+    #[test]
+    fn sqs_hosts_from_region_endpoint_or_environment() {
+        assert_eq!(server("sqs://us-east-1").host, "sqs.us-east-1.amazonaws.com");
+        assert_eq!(server("sqs://").host, "sqs.amazonaws.com");
+        assert_eq!(server("sqs://localhost:4566").host, "localhost:4566");
+        assert_eq!(server("sqs://us-east-1?endpoint=http://127.0.0.1:4566&create=true").host, "127.0.0.1:4566");
+        assert_eq!(server("sqs://?endpoint=http%3A%2F%2Fsqs.local%3A4566%2F").host, "sqs.local:4566");
+        assert_eq!(sqs_queue_name("", "orders.created"), "orders-created");
+        assert_eq!(sqs_queue_name("t1-", "orders.eu.fifo"), "t1-orders-eu.fifo");
+        assert_eq!(sqs_queue_name("t1-", "https://sqs.us-east-1.amazonaws.com/123456789012/orders"), "orders");
     }
 
     #[test]

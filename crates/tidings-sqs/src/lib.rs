@@ -43,6 +43,8 @@ use tidings_core::address::AddressTemplate;
 use tidings_core::broker::{Broker, BrokerFactory, Outgoing, SubscribeSpec, Subscription};
 use tidings_core::Error;
 
+/// The AWS SDK for SQS this crate uses, for what tidings does not do.
+pub use aws_sdk_sqs;
 pub use config::SqsConfig;
 pub use consumer::{DLQ_ATTEMPTS, DLQ_CONSUMER, DLQ_MESSAGE_ID, DLQ_QUEUE, DLQ_REASON};
 pub use queue::Queue;

@@ -38,16 +38,13 @@ pub struct Queue {
 /// The queue name of a channel address on a server with `prefix`: dots become dashes
 /// (except a final `.fifo`), then the name is checked against SQS's rules.
 pub fn queue_name(prefix: &str, address: &str) -> Result<String, String> {
-    let (stem, fifo) = match address.strip_suffix(FIFO_SUFFIX) {
-        Some(stem) => (stem, true),
-        None => (address, false),
-    };
-    let stem = format!("{prefix}{}", stem.replace('.', "-"));
+    // The document names queues with the same function, so it names the real queues.
+    let name = tidings_asyncapi::protocol::sqs_queue_name(prefix, address);
+    let stem = name.strip_suffix(FIFO_SUFFIX).unwrap_or(&name);
     if stem.is_empty() {
         return Err("an empty queue name".into());
     }
-    check_name_chars(&stem)?;
-    let name = if fifo { format!("{stem}{FIFO_SUFFIX}") } else { stem };
+    check_name_chars(stem)?;
     if name.len() > MAX_NAME_LEN {
         return Err(format!("queue name `{name}` is longer than {MAX_NAME_LEN} characters"));
     }

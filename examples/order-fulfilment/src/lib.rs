@@ -44,3 +44,19 @@ pub async fn cancel(command: CancelOrder, params: Params) -> OrderCancelled {
     tracing::info!(order_id = %command.order_id, region, reason = ?command.reason, "order cancelled");
     OrderCancelled { order_id: command.order_id, region }
 }
+
+/// Channels consumed by pattern, with their replies: SQS queues have no patterns, so
+/// on SQS these stay on the embedded broker (see [`app_on`]).
+pub const PATTERN_CHANNELS: [&str; 2] = ["orders.{region}.cancel", "orders.{region}.cancelled"];
+
+/// The service's app with `url` as its default server. On `sqs://` (the fulfilment
+/// consumer reading `OrderCreated` from an SQS queue), the regional cancellation
+/// channels go to the embedded broker, a second server named `local`: an SQS consumer
+/// reads one queue, not a pattern of them.
+pub fn app_on(app: tidings::App, url: &str) -> tidings::App {
+    let app = app.server("default", url);
+    if !url.starts_with("sqs://") {
+        return app;
+    }
+    PATTERN_CHANNELS.into_iter().fold(app.server("local", "memory://"), |app, channel| app.route(channel, "local"))
+}
