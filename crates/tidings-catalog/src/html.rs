@@ -73,8 +73,9 @@ pre{background:#fff;border:1px solid #e2e8f0;padding:8px;overflow:auto;max-heigh
 #results li a{display:block;padding:4px 10px;color:#0f172a}
 .muted{color:#64748b}";
 
-/// Search: filters the embedded index as you type; plain links still work without it.
-const SEARCH_JS: &str = "(function(){var box=document.getElementById('search');var list=document.getElementById('results');if(!box||!list)return;var idx=JSON.parse(document.getElementById('search-index').textContent);var base=document.body.getAttribute('data-base')||'';box.addEventListener('input',function(){var q=box.value.trim().toLowerCase();list.innerHTML='';if(!q)return;var n=0;for(var i=0;i<idx.length&&n<30;i++){var e=idx[i];if(e.t.toLowerCase().indexOf(q)<0&&e.k.toLowerCase().indexOf(q)<0)continue;var li=document.createElement('li');var a=document.createElement('a');a.href=base+e.u;a.textContent=e.k+': '+e.t;li.appendChild(a);list.appendChild(li);n++;}});})();";
+/// Search: filters the embedded index as you type (or from `?q=` in the address);
+/// plain links still work without it.
+const SEARCH_JS: &str = "(function(){var box=document.getElementById('search');var list=document.getElementById('results');if(!box||!list)return;var idx=JSON.parse(document.getElementById('search-index').textContent);var base=document.body.getAttribute('data-base')||'';box.addEventListener('input',function(){var q=box.value.trim().toLowerCase();list.innerHTML='';if(!q)return;var n=0;for(var i=0;i<idx.length&&n<30;i++){var e=idx[i];if(e.t.toLowerCase().indexOf(q)<0&&e.k.toLowerCase().indexOf(q)<0)continue;var li=document.createElement('li');var a=document.createElement('a');a.href=base+e.u;a.textContent=e.k+': '+e.t;li.appendChild(a);list.appendChild(li);n++;}});var q=new URLSearchParams(location.search).get('q');if(q){box.value=q;box.dispatchEvent(new Event('input'));}})();";
 
 fn page(title: &str, depth: usize, search_index: &str, body: &str) -> String {
     let base = "../".repeat(depth);
