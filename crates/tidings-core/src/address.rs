@@ -78,31 +78,51 @@ impl AddressTemplate {
         })
     }
 
+    /// True when a concrete address matches. Unlike [`matches`](Self::matches) it
+    /// allocates nothing: the broker asks it of every group on every publish.
+    pub fn is_match(&self, address: &str) -> bool {
+        self.match_with(address, |_, _| {})
+    }
+
     /// Matches a concrete address, returning the parameter values.
     pub fn matches(&self, address: &str) -> Option<BTreeMap<String, String>> {
         let mut values = BTreeMap::new();
+        self.match_with(address, |name, value| {
+            values.insert(name.to_owned(), value.to_owned());
+        })
+        .then_some(values)
+    }
+
+    /// Walks the parts over `address`, handing each parameter's value to `found`.
+    fn match_with<'a>(&'a self, address: &'a str, mut found: impl FnMut(&'a str, &'a str)) -> bool {
         let mut rest = address;
         let mut parts = self.parts.iter().peekable();
         while let Some(part) = parts.next() {
             match part {
-                Part::Literal(lit) => rest = rest.strip_prefix(lit.as_str())?,
+                Part::Literal(lit) => match rest.strip_prefix(lit.as_str()) {
+                    Some(r) => rest = r,
+                    None => return false,
+                },
                 Part::Param(name) => {
                     // A parameter runs to the next literal (parameters are always followed by
                     // a literal or the end) and may not cross a separator.
                     let end = match parts.peek() {
-                        Some(Part::Literal(lit)) => rest.find(lit.as_str())?,
+                        Some(Part::Literal(lit)) => match rest.find(lit.as_str()) {
+                            Some(end) => end,
+                            None => return false,
+                        },
                         _ => rest.len(),
                     };
                     let value = &rest[..end];
                     if value.is_empty() || value.contains(is_separator) {
-                        return None;
+                        return false;
                     }
-                    values.insert(name.clone(), value.to_owned());
+                    found(name, value);
                     rest = &rest[end..];
                 }
             }
         }
-        rest.is_empty().then_some(values)
+        rest.is_empty()
     }
 
     /// Fills the parameters in, giving a concrete address. Every parameter needs a
@@ -141,6 +161,8 @@ mod tests {
         assert_eq!(t.matches("orders.created"), Some(BTreeMap::new()));
         assert_eq!(t.matches("orders.created.x"), None);
         assert_eq!(t.matches("orders"), None);
+        assert!(t.is_match("orders.created"));
+        assert!(!t.is_match("orders.created.x"));
     }
 
     #[test]
@@ -150,6 +172,7 @@ mod tests {
         assert_eq!(m.get("region").map(String::as_str), Some("eu"));
         assert_eq!(t.matches("orders.eu.west.created"), None);
         assert_eq!(t.matches("orders..created"), None);
+        assert!(t.is_match("orders.eu.created") && !t.is_match("orders.eu.west.created"));
         let trailing = AddressTemplate::parse("events/{tenant}").unwrap();
         assert_eq!(trailing.matches("events/acme").unwrap()["tenant"], "acme");
         assert_eq!(trailing.matches("events/acme/x"), None);

@@ -26,7 +26,11 @@ impl Codec for Json {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BoxError> {
-        Ok(serde_json::to_vec(value)?)
+        // A typical event is a few hundred bytes: starting there saves the vector's
+        // doubling from 8 bytes (five reallocations) on every publish.
+        let mut out = Vec::with_capacity(256);
+        serde_json::to_writer(&mut out, value)?;
+        Ok(out)
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoxError> {

@@ -9,10 +9,11 @@
 //!   rejected one is kept as a dead letter, readable through [`MemoryBroker::dead_letters`].
 //! - Like NATS core, a message published where no group is subscribed is dropped.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use super::{Acker, Broker, Delivery, Incoming, Nack, Outgoing, SubscribeSpec, Subscription};
 use crate::address::AddressTemplate;
@@ -44,10 +45,15 @@ struct Group {
 
 struct Inner {
     capacity: usize,
-    groups: Mutex<Vec<Arc<Group>>>,
+    // Copy-on-write: a publish takes the current list with one reference count and
+    // matches outside the lock; subscribing (rare) replaces the list.
+    groups: Mutex<Arc<[Arc<Group>]>>,
     dead: Mutex<Vec<DeadLetter>>,
-    // Messages enqueued and not yet acked or rejected; `settled` waits for zero.
-    in_flight: watch::Sender<usize>,
+    // Messages enqueued and not yet acked or rejected; `settled` waits for zero. An
+    // atomic, not a watch channel: it changes twice per message, and only the change
+    // to zero has anyone to wake.
+    in_flight: AtomicUsize,
+    settled: Notify,
 }
 
 /// The in-memory broker. Cheap to clone; clones share the same queues.
@@ -83,9 +89,10 @@ impl MemoryBroker {
         MemoryBroker {
             inner: Arc::new(Inner {
                 capacity: capacity.max(1),
-                groups: Mutex::new(Vec::new()),
+                groups: Mutex::new(Arc::from(Vec::new())),
                 dead: Mutex::new(Vec::new()),
-                in_flight: watch::channel(0).0,
+                in_flight: AtomicUsize::new(0),
+                settled: Notify::new(),
             }),
         }
     }
@@ -113,15 +120,23 @@ impl MemoryBroker {
 
     /// Messages enqueued and not yet acked or rejected.
     pub fn in_flight(&self) -> usize {
-        *self.inner.in_flight.borrow()
+        self.inner.in_flight.load(Ordering::Acquire)
     }
 
     /// Waits until every message published so far was acked or rejected (retries
     /// included).
     pub async fn settled(&self) {
-        let mut rx = self.inner.in_flight.subscribe();
-        // The sender lives in `self`, so the channel cannot close while we wait.
-        let _ = rx.wait_for(|n| *n == 0).await;
+        loop {
+            // Registered before the check, so a settle between the check and the wait
+            // still wakes us.
+            let notified = self.inner.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.in_flight() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Every message rejected so far.
@@ -136,7 +151,17 @@ impl MemoryBroker {
     }
 
     fn add_in_flight(&self, delta: isize) {
-        self.inner.in_flight.send_modify(|n| *n = n.saturating_add_signed(delta));
+        if delta == 0 {
+            return;
+        }
+        let before = self
+            .inner
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_add_signed(delta)))
+            .unwrap_or_else(|n| n);
+        if delta < 0 && before <= delta.unsigned_abs() {
+            self.inner.settled.notify_waiters();
+        }
     }
 
     /// Subscribes an observer: it gets every message like a group of its own, but what
@@ -157,7 +182,7 @@ impl MemoryBroker {
         }
         let (tx, rx) = async_channel::bounded(self.inner.capacity);
         let group = Arc::new(Group { template, name: spec.group.clone(), tracked, tx, rx });
-        groups.push(group.clone());
+        *groups = groups.iter().cloned().chain([group.clone()]).collect();
         Ok(group)
     }
 }
@@ -165,27 +190,30 @@ impl MemoryBroker {
 impl Broker for MemoryBroker {
     fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let targets: Vec<Arc<Group>> = lock(&self.inner.groups)
-                .iter()
-                .filter(|g| g.template.matches(address).is_some())
-                .cloned()
-                .collect();
-            if targets.is_empty() {
+            let groups = lock(&self.inner.groups).clone();
+            let mut left = groups.iter().filter(|g| g.template.is_match(address)).count();
+            if left == 0 {
                 tracing::debug!(channel = address, "no subscriber on the in-memory broker; message dropped");
+                return Ok(());
             }
-            let incoming = Incoming {
+            let mut incoming = Some(Incoming {
                 channel: address.to_owned(),
                 payload: message.payload,
                 headers: message.headers,
                 key: message.key,
                 attempt: 1,
                 params: Default::default(),
-            };
-            for group in targets {
+            });
+            for group in groups.iter().filter(|g| g.template.is_match(address)) {
+                left -= 1;
+                // The last group takes the message itself; the others a clone (payload and
+                // headers are shared, so a clone is the channel name and reference counts).
+                let message = if left == 0 { incoming.take() } else { incoming.clone() };
+                let Some(message) = message else { break };
                 let count = if group.tracked { 1 } else { 0 };
                 self.add_in_flight(count);
                 // Waits while the queue is full: back-pressure on the publisher.
-                if group.tx.send(incoming.clone()).await.is_err() {
+                if group.tx.send(message).await.is_err() {
                     self.add_in_flight(-count);
                     return Err(Error::broker("memory", format!("queue for `{address}` is closed")));
                 }

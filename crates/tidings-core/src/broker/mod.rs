@@ -4,6 +4,7 @@
 
 pub mod memory;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -16,43 +17,86 @@ use crate::error::Error;
 
 /// Message headers. Values are text: every broker we target carries text headers, and
 /// binary values are rare enough to base64 by hand.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(BTreeMap<String, String>);
+///
+/// Shared copy-on-write: a clone (every delivery is cloned for its acker, every
+/// published message for each consumer group) is one reference count, not a copy of
+/// every name and value; the first change to a shared map copies it. Empty headers
+/// allocate nothing, and the names and values tidings sets itself (`content-type`,
+/// `x-tidings-message`...) are kept as the static strings they are, not copied.
+#[derive(Clone, Default)]
+pub struct Headers(Option<Arc<HeaderMap>>);
+
+type HeaderMap = BTreeMap<Cow<'static, str>, Cow<'static, str>>;
 
 impl Headers {
     /// No headers.
     pub fn new() -> Self {
         Self::default()
     }
+    fn map_mut(&mut self) -> &mut HeaderMap {
+        Arc::make_mut(self.0.get_or_insert_with(Default::default))
+    }
     /// A header's value.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.as_ref()?.get(name).map(|v| v.as_ref())
     }
     /// Sets a header, replacing an old value.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.insert(name.into(), value.into());
+        self.map_mut().insert(Cow::Owned(name.into()), Cow::Owned(value.into()));
+    }
+    /// Sets a header whose name, and maybe value, are static: nothing is copied.
+    pub(crate) fn insert_static(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        self.map_mut().insert(Cow::Borrowed(name), value.into());
     }
     /// Removes a header.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name)
+        // Only a map that holds the name is copied out of its sharing.
+        if !self.0.as_ref()?.contains_key(name) {
+            return None;
+        }
+        self.map_mut().remove(name).map(Cow::into_owned)
     }
     /// All headers, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().flat_map(|m| m.iter()).map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.as_ref().map_or(0, |m| m.len())
     }
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As the derived Debug of the plain map was: `Headers({"name": "value"})`.
+        f.debug_tuple("Headers").field(&DebugMap(self)).finish()
+    }
+}
+
+struct DebugMap<'a>(&'a Headers);
+
+impl fmt::Debug for DebugMap<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
     }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Headers(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        let map: HeaderMap = iter.into_iter().map(|(k, v)| (Cow::Owned(k.into()), Cow::Owned(v.into()))).collect();
+        Headers((!map.is_empty()).then(|| Arc::new(map)))
     }
 }
 
@@ -186,4 +230,34 @@ pub fn known_schemes() -> Vec<&'static str> {
     let mut v: Vec<_> = inventory::iter::<BrokerFactory>.into_iter().map(|f| f.scheme).collect();
     v.sort_unstable();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headers;
+
+    #[test]
+    fn headers_are_copied_on_write_and_compare_by_content() {
+        let mut a = Headers::new();
+        assert!(a.is_empty());
+        assert_eq!(a, Headers::default());
+        a.insert("correlation-id", "c-1");
+        a.insert_static("content-type", "application/json");
+        let mut b = a.clone();
+        b.insert("correlation-id", "c-2");
+        assert_eq!(a.get("correlation-id"), Some("c-1"), "a clone's change is its own");
+        assert_eq!(b.get("correlation-id"), Some("c-2"));
+        assert_eq!(b.remove("content-type").as_deref(), Some("application/json"));
+        assert_eq!(a.get("content-type"), Some("application/json"));
+        assert_eq!(b.remove("absent"), None);
+        assert_ne!(a, b);
+        let c: Headers = [("content-type", "application/json"), ("correlation-id", "c-1")].into_iter().collect();
+        assert_eq!(a, c);
+        assert_eq!(format!("{a:?}"), r#"Headers({"content-type": "application/json", "correlation-id": "c-1"})"#);
+        assert_eq!(a.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["content-type", "correlation-id"]);
+        let mut emptied = Headers::new();
+        emptied.insert("x", "1");
+        emptied.remove("x");
+        assert_eq!(emptied, Headers::new());
+    }
 }

@@ -80,10 +80,10 @@ impl Context {
         let payload = <T::Codec as Codec>::encode(message)
             .map_err(|source| Error::Encode { message: T::NAME, source })?;
         let mut headers = crate::broker::Headers::new();
-        headers.insert(header::CONTENT_TYPE, <T::Codec as Codec>::CONTENT_TYPE);
-        headers.insert(header::MESSAGE_NAME, T::NAME);
+        headers.insert_static(header::CONTENT_TYPE, <T::Codec as Codec>::CONTENT_TYPE);
+        headers.insert_static(header::MESSAGE_NAME, T::NAME);
         let correlation = self.correlation_id().map(str::to_owned).unwrap_or_else(new_correlation_id);
-        headers.insert(header::CORRELATION_ID, correlation);
+        headers.insert_static(header::CORRELATION_ID, correlation);
         Ok(Outgoing { payload: payload.into(), headers, key: None })
     }
 
@@ -103,6 +103,45 @@ impl Context {
 }
 
 /// A random 128-bit id in UUID v4 text form.
+///
+/// From a per-thread generator seeded once from the OS (through `Uuid::new_v4`), not a
+/// `getrandom` system call per message: a correlation id must be unique, not secret.
 pub(crate) fn new_correlation_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<(u64, u64)> = Cell::new({
+            let seed = uuid::Uuid::new_v4().as_u64_pair();
+            (seed.0, (seed.1 | 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        });
+    }
+    let bits = STATE.with(|s| {
+        let (mut a, b) = s.get();
+        let mut next = || {
+            // SplitMix64 over a Weyl sequence with a per-thread odd increment.
+            a = a.wrapping_add(b);
+            let mut z = a;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let (hi, lo) = (next(), next());
+        s.set((a, b));
+        (u128::from(hi) << 64) | u128::from(lo)
+    });
+    uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().hyphenated().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_correlation_id;
+
+    #[test]
+    fn correlation_ids_are_v4_uuids_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_correlation_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids.iter().take(10) {
+            let u = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(u.get_version_num(), 4);
+        }
+    }
 }
