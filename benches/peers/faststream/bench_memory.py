@@ -54,4 +54,5 @@ async def main():
                       "p50_us": round(per, 1), "p99_us": None, "max_rss_kb": rss, "rss_kb": rss}))
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
