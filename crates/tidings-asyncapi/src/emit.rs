@@ -119,6 +119,21 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
                 server.security.push(reference);
             }
         }
+        if let Some(binding) = kafka_schema_registry(&configured.url) {
+            server.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
+        }
+    }
+    // Avro payloads travel in the Confluent wire format (tidings' Avro codec): where
+    // the service is on Kafka, the message binding says the schema id is in the payload.
+    let on_kafka = servers.values().flatten().any(|s| binding_protocol(&s.protocol) == Some("kafka"));
+    let mut component_messages = component_messages;
+    for message in component_messages.values_mut().filter(|m| on_kafka && is_avro(m.payload.as_ref())) {
+        let binding = json!({
+            "schemaIdLocation": "payload",
+            "schemaLookupStrategy": "RecordNameStrategy",
+            "bindingVersion": "0.5.0",
+        });
+        message.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
     }
     document.servers = servers
         .into_iter()
@@ -143,6 +158,54 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     };
     document.components = (!components.is_empty()).then_some(components);
     Ok(document)
+}
+
+/// Whether a payload is a Multi Format Schema Object holding an Avro schema.
+fn is_avro(payload: Option<&Value>) -> bool {
+    payload
+        .and_then(|p| p.get("schemaFormat"))
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("application/vnd.apache.avro"))
+}
+
+/// The Kafka server binding naming the Schema Registry of a `kafka://` URL with
+/// `?schema_registry=http://host:8081` (and `schema_registry_vendor`, `confluent` by
+/// default). Credentials in the registry URL are dropped like the server's own.
+fn kafka_schema_registry(url: &str) -> Option<Value> {
+    let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+    if !scheme.starts_with("kafka") {
+        return None;
+    }
+    let registry = query_option(url, "schema_registry").filter(|r| !r.is_empty())?;
+    let registry = percent_decoded(&registry);
+    let registry = match registry.split_once("://") {
+        Some((scheme, rest)) => match rest.split('/').next().and_then(|authority| authority.rfind('@')) {
+            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+            None => registry.clone(),
+        },
+        None => registry,
+    };
+    let vendor = query_option(url, "schema_registry_vendor").filter(|v| !v.is_empty()).unwrap_or_else(|| "confluent".into());
+    Some(json!({"schemaRegistryUrl": registry, "schemaRegistryVendor": vendor, "bindingVersion": "0.5.0"}))
+}
+
+/// `%3A` -> `:` (a URL inside a URL's query is often written encoded).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Configured servers by name: `None` for in-process ones.

@@ -189,7 +189,7 @@ impl fmt::Debug for KafkaConfig {
 
 const OPTIONS: &str = "client_id, topic_prefix, group_prefix, auto_offset_reset, session_timeout_ms, \
                        commit_interval_ms, commit_batch, max_buffered, metadata_refresh_ms, message_timeout_ms, revoke_wait_ms, \
-                       protocol_version, sasl_mechanism";
+                       protocol_version, sasl_mechanism, schema_registry, schema_registry_vendor";
 
 impl KafkaConfig {
     /// Reads a `kafka://host:port[,host:port][?option=value&...]` URL for the server
@@ -307,6 +307,9 @@ impl KafkaConfig {
                         return Err(bad(format!("`protocol_version` must be a version like `3.7`, not `{value}`")));
                     }
                 }
+                // For the document only (the server binding's `schemaRegistryUrl` and
+                // `schemaRegistryVendor`); the Avro codec reads TIDINGS_SCHEMA_REGISTRY_URL.
+                "schema_registry" | "schema_registry_vendor" => {}
                 _ => return Err(bad(format!("unknown option `{key}` (known: {OPTIONS})"))),
             }
         }
