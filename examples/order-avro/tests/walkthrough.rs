@@ -75,6 +75,18 @@ fn add_a_field_with_a_default_then_try_to_remove_one_without() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("unchanged     orders.created-value: version 2 (id 2)"), "{out}");
 
+    // On Kafka, the document names the registry and says where the schema id is; the
+    // official parser (with its Avro schema parser) accepts it.
+    let kafka = format!("kafka://127.0.0.1:9092?schema_registry={}", server.url());
+    let yaml = Command::new(env!("CARGO_BIN_EXE_order-avro")).arg("--asyncapi").env("TIDINGS_SERVER_DEFAULT", &kafka).output().unwrap();
+    assert!(yaml.status.success(), "{}", String::from_utf8_lossy(&yaml.stderr));
+    let doc: serde_json::Value = serde_yaml_ng::from_slice(&yaml.stdout).unwrap();
+    let server_binding = &doc["servers"]["default"]["bindings"]["kafka"];
+    assert_eq!(server_binding["schemaRegistryUrl"], server.url().as_str());
+    assert_eq!(server_binding["schemaRegistryVendor"], "confluent");
+    assert_eq!(doc["components"]["messages"]["OrderCreated"]["bindings"]["kafka"]["schemaIdLocation"], "payload");
+    official_parser_accepts(&yaml.stdout);
+
     // Old and new consumers read each other's messages (here through the codec; over
     // Kafka in tests/kafka.rs). The codec's id is the registered schema's id.
     registry::install(RegistryClient::new(&server.url()).unwrap());
@@ -107,4 +119,27 @@ fn add_a_field_with_a_default_then_try_to_remove_one_without() {
     );
     let client = RegistryClient::new(&server.url()).unwrap();
     assert_eq!(client.versions("orders.created-value").unwrap(), [1, 2], "check registered nothing");
+}
+
+/// Runs the official AsyncAPI parser (`tests/asyncapi-parser`, with the Avro schema
+/// parser) over a document. Needs Node.js 20 and `npm ci --ignore-scripts` there, as
+/// `scripts/test.sh` does; `TIDINGS_SKIP_NODE=1` skips it where there is no Node.js.
+fn official_parser_accepts(yaml: &[u8]) {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/asyncapi-parser");
+    let file = std::env::temp_dir().join(format!("order-avro-kafka-{}.yaml", std::process::id()));
+    std::fs::write(&file, yaml).unwrap();
+    let output = match Command::new("node").arg(harness.join("validate.mjs")).arg(&file).output() {
+        Ok(output) => output,
+        Err(e) if std::env::var("TIDINGS_SKIP_NODE").as_deref() == Ok("1") => {
+            eprintln!("SKIPPED the official parser (TIDINGS_SKIP_NODE=1): node: {e}");
+            return;
+        }
+        Err(e) => panic!("node: {e}: the official AsyncAPI parser needs Node.js 20 (or set TIDINGS_SKIP_NODE=1)"),
+    };
+    let _ = std::fs::remove_file(&file);
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && text.lines().any(|l| l == "1 valid, 0 invalid"),
+        "the official AsyncAPI parser rejected the document (run `npm ci --ignore-scripts` in tests/asyncapi-parser first):\n{text}"
+    );
 }
