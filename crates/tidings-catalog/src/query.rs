@@ -414,13 +414,14 @@ impl Catalog {
                 ) else {
                     continue;
                 };
-                // Only JSON Schemas are judged field by field; Avro across a bridge is not.
-                let (Some(pp), Some(cp), None, None) =
-                    (&p.payload, &c.payload, &p.schema_format, &c.schema_format)
-                else {
+                // JSON Schemas and Avro (as its JSON form) are judged field by field.
+                let (Some(pp), Some(cp)) = (
+                    schema::comparable(p.payload.as_ref(), p.schema_format.as_deref()),
+                    schema::comparable(c.payload.as_ref(), c.schema_format.as_deref()),
+                ) else {
                     continue;
                 };
-                let found = schema::breaks(pp, cp);
+                let found = schema::breaks(&pp, &cp);
                 if found.is_empty() {
                     continue;
                 }
@@ -486,13 +487,27 @@ fn mismatch(message: &str, definitions: &BTreeMap<&str, &MessageDef>) -> Option<
     }
     for variant in &variants[1..] {
         let other = variant[0];
-        match (&definitions[reference].payload, &definitions[other].payload) {
+        let comparable = |name: &str| {
+            let def = definitions[name];
+            schema::comparable(def.payload.as_ref(), def.schema_format.as_deref())
+        };
+        match (comparable(reference), comparable(other)) {
             (Some(a), Some(b)) => {
-                for line in schema::differences(a, b, reference, other) {
+                let (fa, fb) = (&definitions[reference].schema_format, &definitions[other].schema_format);
+                if fa != fb {
+                    details.push(format!(
+                        "{reference} vs {other}: {} in {reference}, {} in {other} (compared by their JSON form)",
+                        fa.as_deref().unwrap_or("JSON Schema"),
+                        fb.as_deref().unwrap_or("JSON Schema")
+                    ));
+                }
+                for line in schema::differences(&a, &b, reference, other) {
                     details.push(format!("{reference} vs {other}: {line}"));
                 }
             }
-            _ => details.push(format!("{reference} vs {other}: one has no payload schema")),
+            _ => details.push(format!(
+                "{reference} vs {other}: not comparable field by field (no payload, or a format other than JSON Schema and Avro)"
+            )),
         }
     }
     Some(Finding {

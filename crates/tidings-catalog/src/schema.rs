@@ -119,6 +119,120 @@ pub fn fingerprint(payload: Option<&Value>, schema_format: Option<&str>) -> Stri
     format!("{}|{schema}", schema_format.unwrap_or(""))
 }
 
+/// An Avro schema as the JSON Schema of its JSON form, so an Avro producer and a JSON
+/// consumer on the two sides of a bridge (`avro -> json`) are compared field by field.
+/// Every record field is required (Avro writes them all); a union with `null` is
+/// nullable; `int`/`long` are integers, `float`/`double` numbers, `bytes`/`fixed`
+/// strings (a `decimal` too, as tidings writes decimals), `enum` a string enum, `map`
+/// an object. Other unions and unknown named types become `{}` (not judged).
+pub fn avro_to_json_schema(avro: &Value) -> Value {
+    let mut named = BTreeMap::new();
+    avro_convert(avro, &mut named, 0)
+}
+
+fn avro_convert(avro: &Value, named: &mut BTreeMap<String, Value>, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return serde_json::json!({});
+    }
+    let primitive = |t: &str| -> Option<Value> {
+        let json = match t {
+            "null" => "null",
+            "boolean" => "boolean",
+            "int" | "long" => "integer",
+            "float" | "double" => "number",
+            "bytes" | "string" => "string",
+            _ => return None,
+        };
+        Some(serde_json::json!({"type": json}))
+    };
+    match avro {
+        Value::String(t) => primitive(t)
+            .or_else(|| named.get(t).cloned())
+            .unwrap_or_else(|| serde_json::json!({})),
+        Value::Array(branches) => {
+            let is_null = |b: &Value| b.as_str() == Some("null");
+            let others: Vec<&Value> = branches.iter().filter(|b| !is_null(b)).collect();
+            match (others.len(), branches.len()) {
+                (1, 2) => {
+                    serde_json::json!({"anyOf": [avro_convert(others[0], named, depth + 1), {"type": "null"}]})
+                }
+                (1, 1) => avro_convert(others[0], named, depth + 1),
+                _ => serde_json::json!({}),
+            }
+        }
+        Value::Object(map) => {
+            let kind = map.get("type");
+            if map.get("logicalType").and_then(Value::as_str) == Some("decimal") {
+                return serde_json::json!({"type": "string"});
+            }
+            let converted = match kind.and_then(Value::as_str) {
+                Some("record") | Some("error") => {
+                    let mut properties = serde_json::Map::new();
+                    let mut required = Vec::new();
+                    for field in map
+                        .get("fields")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let Some(name) = field.get("name").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        let ty = field.get("type").cloned().unwrap_or(Value::Null);
+                        properties.insert(name.to_owned(), avro_convert(&ty, named, depth + 1));
+                        required.push(Value::String(name.to_owned()));
+                    }
+                    serde_json::json!({"type": "object", "properties": properties, "required": required})
+                }
+                Some("enum") => {
+                    serde_json::json!({"type": "string", "enum": map.get("symbols").cloned().unwrap_or(Value::Array(Vec::new()))})
+                }
+                Some("array") => {
+                    let items = map
+                        .get("items")
+                        .map(|i| avro_convert(i, named, depth + 1))
+                        .unwrap_or_default();
+                    serde_json::json!({"type": "array", "items": items})
+                }
+                Some("map") => serde_json::json!({"type": "object"}),
+                Some("fixed") => serde_json::json!({"type": "string"}),
+                Some(other) => primitive(other).unwrap_or_else(|| serde_json::json!({})),
+                // `{"type": {...}}` or `{"type": [...]}`: the type is nested.
+                None => kind
+                    .map(|k| avro_convert(k, named, depth + 1))
+                    .unwrap_or_else(|| serde_json::json!({})),
+            };
+            // Named types can be referred to by name (plain or namespaced) later on.
+            if let Some(name) = map.get("name").and_then(Value::as_str) {
+                if matches!(
+                    kind.and_then(Value::as_str),
+                    Some("record" | "error" | "enum" | "fixed")
+                ) {
+                    named.insert(name.to_owned(), converted.clone());
+                    if let Some(ns) = map.get("namespace").and_then(Value::as_str) {
+                        named.insert(format!("{ns}.{name}"), converted.clone());
+                    }
+                }
+            }
+            converted
+        }
+        _ => serde_json::json!({}),
+    }
+}
+
+/// The JSON Schema to compare a payload by: the payload itself, an Avro schema converted
+/// ([`avro_to_json_schema`]), or `None` for other formats (compared for equality only).
+pub fn comparable(payload: Option<&Value>, schema_format: Option<&str>) -> Option<Value> {
+    let payload = payload?;
+    match schema_format {
+        None => Some(payload.clone()),
+        Some(format) if format.to_ascii_lowercase().contains("avro") => {
+            Some(avro_to_json_schema(payload))
+        }
+        Some(_) => None,
+    }
+}
+
 /// One field of a flattened schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Field {
@@ -487,6 +601,65 @@ mod tests {
             BTreeSet::from(["null".to_owned(), "object".to_owned()])
         );
         assert!(fields.contains_key("address.city"));
+    }
+
+    #[test]
+    fn avro_records_compare_with_json_schemas() {
+        let avro = json!({
+            "type": "record", "name": "Order", "namespace": "shop",
+            "fields": [
+                {"name": "order_id", "type": "string"},
+                {"name": "total", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+                {"name": "note", "type": ["null", "string"], "default": null},
+                {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["new", "paid"]}},
+                {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [{"name": "qty", "type": "int"}]}}},
+                {"name": "previous", "type": ["null", "Line"]}
+            ]
+        });
+        let fields = flatten(&avro_to_json_schema(&avro));
+        assert_eq!(
+            fields["order_id"].types,
+            BTreeSet::from(["string".to_owned()])
+        );
+        assert_eq!(fields["total"].types, BTreeSet::from(["string".to_owned()]));
+        assert_eq!(
+            fields["note"].types,
+            BTreeSet::from(["null".to_owned(), "string".to_owned()])
+        );
+        assert!(fields["note"].required, "Avro writes every field");
+        assert_eq!(
+            fields["status"].allowed.as_ref().map(BTreeSet::len),
+            Some(2)
+        );
+        assert_eq!(
+            fields["lines[].qty"].types,
+            BTreeSet::from(["integer".to_owned()])
+        );
+        assert!(
+            fields.contains_key("previous.qty"),
+            "named types resolve: {fields:?}"
+        );
+        // A JSON consumer that needs `note` as a plain string is broken by the Avro producer.
+        let consumer = json!({"type": "object", "properties": {"note": {"type": "string"}, "order_id": {"type": "string"}}, "required": ["note", "order_id"]});
+        let found = breaks(&avro_to_json_schema(&avro), &consumer);
+        assert_eq!(
+            found
+                .iter()
+                .map(|b| (b.field.as_str(), b.rule))
+                .collect::<Vec<_>>(),
+            [("note", "type")]
+        );
+        assert_eq!(
+            comparable(
+                Some(&avro),
+                Some("application/vnd.apache.avro;version=1.9.0")
+            ),
+            Some(avro_to_json_schema(&avro))
+        );
+        assert_eq!(
+            comparable(Some(&avro), Some("application/raml+yaml;version=1.0")),
+            None
+        );
     }
 
     #[test]

@@ -401,3 +401,99 @@ fn unreadable_inputs_and_bad_configs_fail_the_load() {
     let bad = load(&[fixtures().join("shop")], &options).unwrap_err();
     assert!(bad.to_string().contains("catalog config"), "{bad}");
 }
+
+#[test]
+fn an_avro_producer_is_judged_against_a_json_consumer_across_the_bridge() {
+    let producer = r#"
+asyncapi: 3.0.0
+info: {title: orders, version: '1'}
+servers: {k: {host: k, protocol: kafka}}
+channels:
+  c:
+    address: orders.created
+    messages:
+      OrderCreated: {$ref: '#/components/messages/OrderCreated'}
+    x-tidings-bridge: [{to: 'sqs:order-events', convert: avro -> json}]
+operations:
+  publish: {action: send, channel: {$ref: '#/channels/c'}}
+components:
+  messages:
+    OrderCreated:
+      payload:
+        schemaFormat: application/vnd.apache.avro;version=1.9.0
+        schema:
+          type: record
+          name: OrderCreated
+          fields:
+          - {name: order_id, type: string}
+          - {name: note, type: ['null', string], default: null}
+"#;
+    let consumer = r#"
+asyncapi: 3.0.0
+info: {title: fulfilment, version: '1'}
+servers: {q: {host: q, protocol: sqs}}
+channels:
+  c:
+    address: order-events
+    messages:
+      OrderCreated:
+        payload:
+          type: object
+          properties:
+            order_id: {type: string}
+            note: {type: string}
+            customer_id: {type: string}
+          required: [order_id, note, customer_id]
+operations:
+  pick: {action: receive, channel: {$ref: '#/channels/c'}}
+"#;
+    let doc = |name: &str, text: &str| SourceDocument {
+        path: PathBuf::from(name),
+        document: tidings_asyncapi::Document::from_yaml(text).unwrap(),
+    };
+    let catalog = Catalog::build(
+        vec![
+            doc("orders.yaml", producer),
+            doc("fulfilment.yaml", consumer),
+        ],
+        CatalogConfig::default(),
+        "",
+        Vec::new(),
+    );
+    let findings = catalog.lint();
+    let breaking = findings
+        .iter()
+        .find(|f| f.rule == "breaking-change")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(breaking.services, ["orders", "fulfilment"]);
+    let details = breaking.details.join("\n");
+    assert!(
+        details.contains(
+            "`customer_id` is required by the consumer; the producer does not have it [missing]"
+        ),
+        "{details}"
+    );
+    assert!(
+        details.contains(
+            "`note`: the producer sends null | string, the consumer accepts string [type]"
+        ),
+        "{details}"
+    );
+    assert!(
+        details.contains("path: orders -> kafka:orders.created -> sqs:order-events -> fulfilment"),
+        "{details}"
+    );
+    let mismatch = findings
+        .iter()
+        .find(|f| f.rule == "schema-mismatch")
+        .unwrap();
+    assert!(
+        mismatch.details.iter().any(|d| d.contains(
+            "application/vnd.apache.avro;version=1.9.0 in orders, JSON Schema in fulfilment"
+        ) || d.contains(
+            "JSON Schema in fulfilment, application/vnd.apache.avro;version=1.9.0 in orders"
+        )),
+        "{:?}",
+        mismatch.details
+    );
+}
