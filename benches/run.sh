@@ -7,11 +7,13 @@
 #   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
 #   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
+#   bash benches/run.sh instr     # callgrind: instructions and allocations per message (load-independent)
 #   bash benches/run.sh chart     # docs/benchmarks-throughput.svg from the results
 #   bash benches/run.sh all
 #
 # Results: one JSON line per measurement, appended to $BENCH_OUT/<section>.jsonl
 # (default benches/results). RUNS (default 5) sets repetitions; N (default 100000) messages.
+# BEFORE=DIR: also run DIR/memory (a build of an older tidings) into memory-before.jsonl.
 # Builds use CARGO_TARGET_DIR (default /work/target-bench); peers are installed by
 # benches/peers/install.sh (FastStream venv) and built here (RustStream, its own project).
 set -euo pipefail
@@ -67,9 +69,15 @@ memory() {
   build_tidings; build_ruststream; peers_python
   local f="$OUT/memory.jsonl"; : >"$f"
   machine
+  local fb="$OUT/memory-before.jsonl"
+  [[ -z ${BEFORE:-} ]] || : >"$fb"
   for mode in consume publish; do
-    repeat "$f" "$REL/memory" "$mode" --n "$N"
-    repeat "$f" "$PEER_BIN/memory" "$mode" --n "$N"
+    # Interleaved, so a change of the machine's load hits every program alike.
+    for _ in $(seq "$RUNS"); do
+      "$REL/memory" "$mode" --n "$N" 2>/dev/null | tee -a "$f"
+      [[ -z ${BEFORE:-} ]] || "$BEFORE/memory" "$mode" --n "$N" 2>/dev/null | tee -a "$fb"
+      "$PEER_BIN/memory" "$mode" --n "$N" | tee -a "$f"
+    done
   done
   # FastStream's TestKafkaBroker runs the handler inside publish, at a few hundred a
   # second here: fewer messages, one run.
@@ -104,6 +112,27 @@ rss() {
   done
 }
 
+# Instructions (callgrind) and heap blocks (DHAT) per message: the difference between
+# runs of 10,000 and 20,000 messages over 10,000, so start-up cancels out. Exact and
+# independent of the machine's load, unlike the wall clock.
+instr() {
+  build_tidings; build_ruststream
+  local f="$OUT/instr.jsonl"; : >"$f"
+  local progs=("tidings:$REL/memory" "ruststream:$PEER_BIN/memory")
+  [[ -z ${BEFORE:-} ]] || progs+=("tidings-before:$BEFORE/memory")
+  for p in "${progs[@]}"; do
+    local name=${p%%:*} bin=${p#*:}
+    for mode in consume publish; do
+      local i1 i2 b1 b2
+      i1=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$mode" --n 10000 2>&1 >/dev/null | awk '/Collected/{print $4}')
+      i2=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$mode" --n 20000 2>&1 >/dev/null | awk '/Collected/{print $4}')
+      b1=$(valgrind --tool=dhat --dhat-out-file=/dev/null "$bin" "$mode" --n 10000 2>&1 >/dev/null | awk '/Total:/{gsub(",","",$6); print $6}')
+      b2=$(valgrind --tool=dhat --dhat-out-file=/dev/null "$bin" "$mode" --n 20000 2>&1 >/dev/null | awk '/Total:/{gsub(",","",$6); print $6}')
+      echo "{\"impl\":\"$name\",\"mode\":\"$mode\",\"instr_per_msg\":$(( (i2 - i1) / 10000 )),\"allocs_per_msg\":$(echo "scale=1; ($b2 - $b1) / 10000" | bc)}" | tee -a "$f"
+    done
+  done
+}
+
 kafka() { bash "$HERE/kafka.sh"; }
 build() { bash "$HERE/build-cost.sh"; }
 tooling() { bash "$HERE/tooling.sh"; }
@@ -117,6 +146,7 @@ case "${1:-all}" in
   build) build ;;
   tooling) tooling ;;
   chart) chart ;;
-  all) spec; memory; rss; kafka; build; tooling; chart ;;
-  *) echo "usage: $0 [spec|memory|rss|kafka|build|tooling|chart|all]" >&2; exit 2 ;;
+  instr) instr ;;
+  all) spec; memory; instr; rss; kafka; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|instr|rss|kafka|build|tooling|chart|all]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Kafka on Tansu (127.0.0.1:9092; `bash scripts/brokers/start.sh` starts it): tidings,
+# the raw rdkafka client and FastStream (aiokafka) on the same fresh topics, same run.
+# Each run uses topics of its own (a prefix with the time), so runs do not read each
+# other's messages. JSON lines to $BENCH_OUT/kafka.jsonl. N messages (default 100000),
+# RUNS repetitions (default 3); FastStream reads FS_N (default 20000).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
+OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
+RUNS="${RUNS:-3}"; N="${N:-100000}"; FS_N="${FS_N:-20000}"
+TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
+PY="$TOOLS/bench-venv/bin/python"
+timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/scripts/brokers/start.sh"
+(cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
+bash "$HERE/peers/install.sh"
+K="$CARGO_TARGET_DIR/release/kafka"
+f="$OUT/kafka.jsonl"; : >"$f"
+echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for r in $(seq "$RUNS"); do
+  run="bench$(date +%s)r$r-"
+  # The raw producer fills the topic that the raw consumer and tidings then read.
+  "$K" raw-publish --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+  "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+  "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
+  "$K" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f"
+  (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py consume --topic "${run}bench.orders" --n "$FS_N" 2>/dev/null) | tee -a "$f"
+  (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py publish --topic "${run}fs.published" --n "$FS_N" 2>/dev/null) | tee -a "$f"
+done
+echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2

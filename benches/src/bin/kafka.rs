@@ -1,0 +1,158 @@
+//! Kafka (Tansu on 127.0.0.1:9092), tidings beside the raw rdkafka client, same topic,
+//! same messages, same run (`benches/kafka.sh` drives it):
+//!
+//! - `raw-publish --topic T`: rdkafka `FutureProducer`, N sends with delivery
+//!   confirmation, 256 in flight; fills the topic the consumers read.
+//! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
+//!   into `OrderCreated` (the raw-client baseline).
+//! - `tidings-consume --prefix P`: the real pipeline (`P` is the URL's `topic_prefix`, so
+//!   the consumer's `bench.orders` is the topic the raw producer filled).
+//! - `tidings-publish --prefix P`: N `Producer::publish`es (each returns once the broker
+//!   confirmed it), 256 in flight.
+//!
+//! Throughput counts from the first message consumed (a group's first join is not
+//! message cost). Prints one JSON line like the in-memory bench.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use order_events::OrderCreated;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tidings::prelude::*;
+use tidings::PackageInfo;
+use tidings_benches::{arg, bench_order, Recorder, Report};
+
+const BROKERS: &str = "127.0.0.1:9092";
+const IN_FLIGHT: usize = 256;
+
+static RECORDER: Recorder = Recorder::new();
+static FIRST: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// The bench consumer on Kafka: decode, read a field, count.
+#[tidings::consumer(channel = "bench.orders", group = "bench")]
+async fn consume_kafka(order: OrderCreated) {
+    FIRST.get_or_init(Instant::now);
+    black_box(order.items.len());
+    RECORDER.record(0);
+}
+
+/// The typed producer of `tidings-publish`.
+#[tidings::producer(channel = "bench.published")]
+static PUBLISHED: Producer<OrderCreated>;
+
+fn text_arg(name: &str) -> String {
+    arg(name, String::new())
+}
+
+#[tidings::main]
+async fn main() -> Result<(), tidings::Error> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let n: usize = arg("--n", 100_000);
+    let body = serde_json::to_vec(&bench_order(1)).map_err(tidings::Error::msg)?;
+    let payload_bytes = body.len();
+    let report = |mode: &'static str, implementation: &'static str, secs: f64| Report {
+        implementation,
+        broker: "kafka",
+        mode,
+        n,
+        payload_bytes,
+        secs,
+        latencies: Vec::new(),
+    };
+    let out = match mode.as_str() {
+        "raw-publish" => {
+            let topic = text_arg("--topic");
+            let producer: FutureProducer = ClientConfig::new()
+                .set("bootstrap.servers", BROKERS)
+                .set("enable.idempotence", "true")
+                .create()
+                .map_err(tidings::Error::msg)?;
+            let start = Instant::now();
+            futures::stream::iter(0..n)
+                .for_each_concurrent(IN_FLIGHT, |i| {
+                    let (producer, topic, body) = (&producer, &topic, &body);
+                    async move {
+                        let key = format!("order-{i}");
+                        let record = FutureRecord::to(topic).payload(body).key(&key);
+                        if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
+                            eprintln!("send failed: {e}");
+                        }
+                    }
+                })
+                .await;
+            report("publish", "rdkafka", start.elapsed().as_secs_f64())
+        }
+        "raw-consume" => {
+            let topic = text_arg("--topic");
+            let consumer: StreamConsumer = ClientConfig::new()
+                .set("bootstrap.servers", BROKERS)
+                .set("group.id", format!("raw-{}", std::process::id()))
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "6000")
+                .create()
+                .map_err(tidings::Error::msg)?;
+            consumer.subscribe(&[&topic]).map_err(tidings::Error::msg)?;
+            let mut stream = consumer.stream();
+            let mut start = None;
+            let mut seen = 0;
+            while seen < n {
+                let Some(m) = stream.next().await else { break };
+                let m = m.map_err(tidings::Error::msg)?;
+                start.get_or_insert_with(Instant::now);
+                let order: OrderCreated = serde_json::from_slice(m.payload().unwrap_or_default()).map_err(tidings::Error::msg)?;
+                black_box(order.items.len());
+                seen += 1;
+            }
+            report("consume", "rdkafka", start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+        }
+        "tidings-consume" | "tidings-publish" => {
+            let prefix = text_arg("--prefix");
+            let url = format!(
+                "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={prefix}&session_timeout_ms=6000&auto_offset_reset=earliest"
+            );
+            if mode == "tidings-consume" {
+                RECORDER.arm(n);
+            }
+            let app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
+                .ignore_env()
+                .args(Default::default())
+                .server("default", url);
+            let running = app.start_without_cli().await?;
+            let ctx = running.context();
+            let r = if mode == "tidings-consume" {
+                RECORDER.finished().await;
+                let secs = FIRST.get().map_or(0.0, |s| s.elapsed().as_secs_f64());
+                report("consume", "tidings", secs)
+            } else {
+                let order = bench_order(1);
+                let start = Instant::now();
+                let failures = std::sync::atomic::AtomicUsize::new(0);
+                futures::stream::iter(0..n)
+                    .for_each_concurrent(IN_FLIGHT, |_| async {
+                        if PUBLISHED.publish(&ctx, &order).await.is_err() {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    })
+                    .await;
+                let failed = failures.into_inner();
+                if failed > 0 {
+                    eprintln!("{failed} publishes failed");
+                }
+                report("publish", "tidings", start.elapsed().as_secs_f64())
+            };
+            running.shutdown().await?;
+            r
+        }
+        other => {
+            return Err(tidings::Error::msg(format!(
+                "unknown mode `{other}` (raw-publish, raw-consume, tidings-consume, tidings-publish)"
+            )))
+        }
+    };
+    println!("{}", out.json());
+    Ok(())
+}
