@@ -373,7 +373,7 @@ mod tests {
         std::fs::write(dir.join("nested/order.avsc"), V1).unwrap();
         std::fs::write(dir.join("svc.json"), doc().to_string()).unwrap();
         std::fs::write(dir.join("other.json"), r#"{"not": "asyncapi"}"#).unwrap();
-        let c = collect(&[dir.clone()], None, None).unwrap();
+        let c = collect(std::slice::from_ref(&dir), None, None).unwrap();
         let subjects: Vec<&str> = c.iter().map(|c| c.subject.as_str()).collect();
         assert_eq!(subjects, ["com.example.OrderCreated", "orders.created-value"]);
         let err = collect(&[dir.join("nested/order.avsc")], Some(SubjectStrategy::Topic), None).unwrap_err();

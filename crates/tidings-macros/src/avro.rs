@@ -47,7 +47,11 @@ fn locate(lit: &LitStr) -> syn::Result<PathBuf> {
         }
         tried.push(p);
     }
-    if let Some(file) = lit.span().unwrap().local_file() {
+    // `Span::local_file` is Rust 1.88: the `avro` feature needs that (the README says so);
+    // without the feature, the macros keep the workspace's 1.85.
+    #[allow(clippy::incompatible_msrv)]
+    let local_file = lit.span().unwrap().local_file();
+    if let Some(file) = local_file {
         let file = if file.is_absolute() {
             file
         } else {
@@ -577,7 +581,7 @@ fn check_type<'t>(ty: &'t Type, schema: &Schema, loaded: &Loaded, nested: &mut V
         }
         (Schema::Map(m), "HashMap" | "BTreeMap" | "IndexMap") => {
             let key = args.first().copied().ok_or_else(expect)?;
-            if !segment(key).is_some_and(|(k, _, _)| k == "String") {
+            if segment(key).is_none_or(|(k, _, _)| k != "String") {
                 return Err(format!(
                     "Avro map keys are strings: use `{name}<String, {}>`, not `{}`",
                     rust_for(loaded.resolve(&m.types)),
