@@ -229,6 +229,8 @@ struct Metadata {
 struct MetaPackage {
     name: String,
     #[serde(default)]
+    metadata: Option<serde_json::Value>,
+    #[serde(default)]
     dependencies: Vec<MetaDependency>,
     #[serde(default)]
     targets: Vec<MetaTarget>,
@@ -308,7 +310,16 @@ pub fn service_binaries() -> Result<Vec<ServiceBinary>> {
             .dependencies
             .iter()
             .any(|d| d.name == FRAMEWORK_PACKAGE && d.kind.is_none());
-        if !uses_tidings {
+        // `[package.metadata.tidings] services = false`: binaries that use tidings but
+        // are not services (benchmarks) and so have no document.
+        let opted_out = pkg
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("tidings"))
+            .and_then(|t| t.get("services"))
+            .and_then(|v| v.as_bool())
+            == Some(false);
+        if !uses_tidings || opted_out {
             continue;
         }
         for t in &pkg.targets {
