@@ -22,7 +22,7 @@ use crate::schema::Contract;
 
 /// The registry's data: schemas by id, subjects' versions, compatibility levels.
 #[derive(Debug, Default)]
-pub struct State {
+pub struct RegistryState {
     /// Schema `id` is at index `id - 1`.
     schemas: Vec<Contract>,
     /// Each subject's versions, oldest first, as schema ids (version `n` at `n - 1`).
@@ -42,10 +42,10 @@ fn subject_not_found(s: &str) -> Reply {
     error(404, 40401, format!("Subject '{s}' not found."))
 }
 
-impl State {
+impl RegistryState {
     /// An empty registry whose global compatibility level is `level`.
-    pub fn new(level: Level) -> State {
-        State { global: level, ..State::default() }
+    pub fn new(level: Level) -> RegistryState {
+        RegistryState { global: level, ..RegistryState::default() }
     }
 
     fn level_of(&self, subject: &str) -> Level {
@@ -268,7 +268,7 @@ impl RegistryServer {
             .server_addr()
             .to_ip()
             .ok_or_else(|| std::io::Error::other("the registry listens on a unix socket"))?;
-        let state = Arc::new(Mutex::new(State::new(level)));
+        let state = Arc::new(Mutex::new(RegistryState::new(level)));
         let serving = server.clone();
         let thread = std::thread::Builder::new().name("tidings-registry".into()).spawn(move || {
             for request in serving.incoming_requests() {
@@ -305,7 +305,7 @@ impl Drop for RegistryServer {
     }
 }
 
-fn serve_one(state: &Mutex<State>, mut request: tiny_http::Request) {
+fn serve_one(state: &Mutex<RegistryState>, mut request: tiny_http::Request) {
     let method = request.method().as_str().to_owned();
     let url = request.url().to_owned();
     let path = url.split('?').next().unwrap_or("").to_owned();
@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn answers_errors_as_confluent_does() {
-        let mut s = State::new(Level::Backward);
+        let mut s = RegistryState::new(Level::Backward);
         assert_eq!(s.handle("GET", "/subjects/x/versions", &Value::Null).1["error_code"], 40401);
         let (status, body) = s.handle("POST", "/subjects/x/versions", &json!({"schema": "{not avro"}));
         assert_eq!((status, body["error_code"].as_u64()), (422, Some(42201)));
