@@ -35,7 +35,12 @@ machine() {
   log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); load:$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-build_tidings() { (cd "$ROOT" && cargo build --release --quiet -p tidings-benches -p order-producer -p order-fulfilment "$@"); }
+# One cargo run per service binary: built together, cargo would unify the tidings
+# features of both (order-producer's `kafka`, order-fulfilment's `sqs`) into each.
+build_tidings() {
+  (cd "$ROOT" && cargo build --release --quiet -p tidings-benches "$@" \
+    && cargo build --release --quiet -p order-producer && cargo build --release --quiet -p order-fulfilment)
+}
 build_ruststream() { (cd "$HERE/peers/ruststream" && CARGO_TARGET_DIR="$PEER_TARGET" cargo build --release --quiet); }
 peers_python() { bash "$HERE/peers/install.sh"; }
 
