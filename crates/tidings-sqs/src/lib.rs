@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::config::Region;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::Client;
@@ -87,7 +88,13 @@ impl SqsBroker {
     pub async fn connect_with(name: &str, config: SqsConfig) -> Result<Self, Error> {
         // One hyper 1 client with rustls on ring, for SQS and the credential providers.
         let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        // Bounded calls: a connection that dies silently cannot hang a poller. A long
+        // poll takes up to `wait_time`; every other call is quick.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(config.wait_time + Duration::from_secs(15))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
         if let Some(region) = &config.region {
             loader = loader.region(Region::new(region.clone()));
         }

@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName};
 use aws_smithy_types::base64;
 use bytes::Bytes;
@@ -230,10 +229,11 @@ pub(crate) fn decode(message: &Message) -> Decoded {
     Decoded { payload, headers, key }
 }
 
-/// A binary attribute value (for tests and dead letters that keep one).
-#[allow(dead_code)]
-pub(crate) fn binary_attribute(bytes: &[u8]) -> Option<MessageAttributeValue> {
-    MessageAttributeValue::builder().data_type("Binary").binary_value(Blob::new(bytes)).build().ok()
+/// A binary attribute value, as other SQS clients may send.
+#[cfg(test)]
+fn binary_attribute(bytes: &[u8]) -> Option<MessageAttributeValue> {
+    let blob = aws_sdk_sqs::primitives::Blob::new(bytes);
+    MessageAttributeValue::builder().data_type("Binary").binary_value(blob).build().ok()
 }
 
 /// True when SQS accepts `text` in a body or attribute value: `#x9 | #xA | #xD |

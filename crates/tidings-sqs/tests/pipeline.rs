@@ -75,6 +75,7 @@ impl Log {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(log: &Log, consumer: &'static str, order: &Order, key: Key, headers: Headers, attempt: u32, channel: String, ok: bool) {
     let key = key.0.map(|k| String::from_utf8_lossy(&k).into_owned());
     log.0.lock().unwrap().push(Seen { consumer, order: order.clone(), key, headers, attempt, channel, ok });
