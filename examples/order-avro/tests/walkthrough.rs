@@ -74,6 +74,11 @@ fn add_a_field_with_a_default_then_try_to_remove_one_without() {
     let _ = std::fs::remove_file(&doc_file);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("unchanged     orders.created-value: version 2 (id 2)"), "{out}");
+    // The service binary itself is a source too (run with `--asyncapi=json`).
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_order-avro"));
+    let (code, out) = registry_cli(RegistryCommand::Check(SchemaArgs { strategy: None, topic: None, ..args(binary) }));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("unchanged     orders.created-value: version 2 (id 2)"), "{out}");
 
     // On Kafka, the document names the registry and says where the schema id is; the
     // official parser (with its Avro schema parser) accepts it.
