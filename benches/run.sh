@@ -14,6 +14,7 @@
 # Results: one JSON line per measurement, appended to $BENCH_OUT/<section>.jsonl
 # (default benches/results). RUNS (default 5) sets repetitions; N (default 100000) messages.
 # BEFORE=DIR: also run DIR/memory (a build of an older tidings) into memory-before.jsonl.
+# AHEAD_SIZES (default "10000 40000 160000"): message counts of the run-ahead memory runs.
 # Builds use CARGO_TARGET_DIR (default /work/target-bench); peers are installed by
 # benches/peers/install.sh (FastStream venv) and built here (RustStream, its own project).
 set -euo pipefail
@@ -111,7 +112,7 @@ rss() {
   done
   # A publisher running ahead of slow handlers (1 ms each, 8 at once): peak RSS by how
   # far ahead it can get.
-  for n in 10000 40000 160000; do
+  for n in ${AHEAD_SIZES-10000 40000 160000}; do
     RUNS=1 repeat "$f" "$REL/memory" ahead --n "$n"
     RUNS=1 repeat "$f" "$PEER_BIN/memory" ahead --n "$n"
   done
