@@ -17,7 +17,8 @@ python3 "$HERE/gen_service.py" "$WORK/src" "$ROOT" "$K" >/dev/null
 for v in svc-macros svc-manual; do
   d="$WORK/src/$v"
   cp "$ROOT/Cargo.lock" "$d/Cargo.lock"
-  (cd "$d" && cargo build --quiet --offline 2>/dev/null || cargo build --quiet)   # dependencies, not counted
+  # Dependencies, not counted: offline first (the lockfile is the workspace's).
+  if ! (cd "$d" && cargo build --quiet --offline 2>/dev/null); then (cd "$d" && cargo build --quiet); fi
   clean=(); incr=()
   for _ in $(seq "$RUNS"); do
     (cd "$d" && cargo clean --quiet -p "$v")

@@ -39,7 +39,7 @@ machine() {
 # One cargo run per service binary: built together, cargo would unify the tidings
 # features of both (order-producer's `kafka`, order-fulfilment's `sqs`) into each.
 build_tidings() {
-  (cd "$ROOT" && cargo build --release --quiet -p tidings-benches "$@" \
+  (cd "$ROOT" && cargo build --release --quiet -p tidings-benches \
     && cargo build --release --quiet -p order-producer && cargo build --release --quiet -p order-fulfilment)
 }
 build_ruststream() { (cd "$HERE/peers/ruststream" && CARGO_TARGET_DIR="$PEER_TARGET" cargo build --release --quiet); }
