@@ -17,11 +17,34 @@ use apache_avro::Schema;
 
 use crate::schema::{resolve, Contract, Names};
 
+/// Which resolution rule an [`Incompatibility`] breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// The reader has a field without a default that the writer's record lacks.
+    MissingField,
+    /// The writer's type cannot be read as the reader's (and is no allowed promotion).
+    Type,
+    /// A writer's enum symbol is unknown to a reader whose enum has no default.
+    EnumSymbol,
+    /// A branch of the writer's value matches no branch of the reader's union.
+    UnionBranch,
+    /// Two named types (record, enum, fixed) differ in name, with no alias.
+    Name,
+    /// Two `fixed` types differ in size.
+    FixedSize,
+    /// Two decimals differ in precision or scale.
+    Decimal,
+}
+
 /// One reason a writer's data cannot be read with a reader's schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incompatibility {
-    /// Where (`OrderCreated.items[].price`).
+    /// Where (`OrderCreated.items[].price`): the reader's top-level name (`$` when it has
+    /// none), then `.field`, `[]` (array items), `{}` (map values) and `<type>` (a branch
+    /// of the writer's union).
     pub path: String,
+    /// Which rule breaks.
+    pub rule: Rule,
     /// What breaks.
     pub reason: String,
 }
@@ -130,8 +153,8 @@ fn names_match(writer: &apache_avro::schema::Name, reader: &Schema) -> bool {
 }
 
 impl Walk<'_> {
-    fn fail(&mut self, path: &str, reason: impl Into<String>) {
-        self.out.push(Incompatibility { path: path.to_owned(), reason: reason.into() });
+    fn fail(&mut self, path: &str, rule: Rule, reason: impl Into<String>) {
+        self.out.push(Incompatibility { path: path.to_owned(), rule, reason: reason.into() });
     }
 
     /// The first-level match the specification uses to pick a reader union branch.
@@ -162,6 +185,7 @@ impl Walk<'_> {
                 Some(b) => self.check(w, b, path),
                 None => self.fail(
                     path,
+                    Rule::UnionBranch,
                     format!("the writer's {} matches no branch of the reader's {}", describe(w), describe(r)),
                 ),
             }
@@ -169,7 +193,7 @@ impl Walk<'_> {
         }
         if let (Schema::Decimal(wd), Schema::Decimal(rd)) = (w, r) {
             if (wd.precision, wd.scale) != (rd.precision, rd.scale) {
-                self.fail(path, format!("the writer's {} is read as {}: precision and scale must match", describe(w), describe(r)));
+                self.fail(path, Rule::Decimal, format!("the writer's {} is read as {}: precision and scale must match", describe(w), describe(r)));
                 return;
             }
         }
@@ -177,7 +201,7 @@ impl Walk<'_> {
         match (uw, ur) {
             (Schema::Record(wr), Schema::Record(rr)) => {
                 if !names_match(&wr.name, ur) {
-                    return self.fail(path, format!("record {} is read as record {} (names differ and no alias)", wr.name.name, rr.name.name));
+                    return self.fail(path, Rule::Name, format!("record {} is read as record {} (names differ and no alias)", wr.name.name, rr.name.name));
                 }
                 if !self.seen.insert((wr.name.fullname(None), rr.name.fullname(None))) {
                     return;
@@ -192,6 +216,7 @@ impl Walk<'_> {
                         (None, Some(_)) => {}
                         (None, None) => self.fail(
                             &at,
+                            Rule::MissingField,
                             format!(
                                 "the reader's field `{}` has no default and the writer's record {} has no such field",
                                 rf.name, wr.name.name
@@ -202,7 +227,7 @@ impl Walk<'_> {
             }
             (Schema::Enum(we), Schema::Enum(re)) => {
                 if !names_match(&we.name, ur) {
-                    return self.fail(path, format!("enum {} is read as enum {} (names differ and no alias)", we.name.name, re.name.name));
+                    return self.fail(path, Rule::Name, format!("enum {} is read as enum {} (names differ and no alias)", we.name.name, re.name.name));
                 }
                 let unknown: Vec<&str> =
                     we.symbols.iter().filter(|s| !re.symbols.contains(s)).map(String::as_str).collect();
@@ -210,6 +235,7 @@ impl Walk<'_> {
                     let (noun, verb) = if unknown.len() == 1 { ("symbol", "is") } else { ("symbols", "are") };
                     self.fail(
                         path,
+                        Rule::EnumSymbol,
                         format!(
                             "the writer's {noun} {} {verb} unknown to the reader, whose enum has no default",
                             unknown.join(", ")
@@ -219,16 +245,16 @@ impl Walk<'_> {
             }
             (Schema::Fixed(wf), Schema::Fixed(rf)) => {
                 if !names_match(&wf.name, ur) {
-                    self.fail(path, format!("fixed {} is read as fixed {} (names differ and no alias)", wf.name.name, rf.name.name));
+                    self.fail(path, Rule::Name, format!("fixed {} is read as fixed {} (names differ and no alias)", wf.name.name, rf.name.name));
                 } else if wf.size != rf.size {
-                    self.fail(path, format!("fixed {} has {} bytes in the writer and {} in the reader", wf.name.name, wf.size, rf.size));
+                    self.fail(path, Rule::FixedSize, format!("fixed {} has {} bytes in the writer and {} in the reader", wf.name.name, wf.size, rf.size));
                 }
             }
             (Schema::Array(wa), Schema::Array(ra)) => self.check(&wa.items, &ra.items, &format!("{path}[]")),
             (Schema::Map(wm), Schema::Map(rm)) => self.check(&wm.types, &rm.types, &format!("{path}{{}}")),
             _ if std::mem::discriminant(uw) == std::mem::discriminant(ur) && !uw.is_named_kind() => {}
             _ if promotes(uw, ur) => {}
-            _ => self.fail(path, format!("the writer's {} cannot be read as {}", describe(w), describe(r))),
+            _ => self.fail(path, Rule::Type, format!("the writer's {} cannot be read as {}", describe(w), describe(r))),
         }
     }
 }
@@ -288,15 +314,18 @@ impl Level {
         }
     }
 
-    fn transitive(self) -> bool {
+    /// Whether the level checks every earlier version, not only the latest.
+    pub fn transitive(self) -> bool {
         matches!(self, Level::BackwardTransitive | Level::ForwardTransitive | Level::FullTransitive)
     }
 
-    fn backward(self) -> bool {
+    /// Whether the level checks that the new schema reads old data.
+    pub fn backward(self) -> bool {
         matches!(self, Level::Backward | Level::BackwardTransitive | Level::Full | Level::FullTransitive)
     }
 
-    fn forward(self) -> bool {
+    /// Whether the level checks that old schemas read the new data.
+    pub fn forward(self) -> bool {
         matches!(self, Level::Forward | Level::ForwardTransitive | Level::Full | Level::FullTransitive)
     }
 }

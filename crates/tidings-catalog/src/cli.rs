@@ -467,6 +467,11 @@ fn answer(
                                 .unwrap_or_default();
                             line.push_str(&format!(" =bridge{via}=> {}", hop.to));
                         }
+                        // The consumer on a channel this one meets (parameters filled in).
+                        let reached = f.bridges.last().map_or(&f.channels[0], |hop| &hop.to);
+                        if let Some(last) = f.channels.last().filter(|last| *last != reached) {
+                            line.push_str(&format!(" =same channel=> {last}"));
+                        }
                         line.push_str(&format!(" -> {}", f.consumer));
                         writeln!(out, "{line}")?;
                     }

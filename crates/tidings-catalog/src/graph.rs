@@ -64,6 +64,11 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
+/// The node id of a channel.
+fn channel_id(key: &ChannelKey) -> String {
+    format!("channel:{key}")
+}
+
 /// Accumulates nodes and labelled edges, merging the labels of parallel edges.
 #[derive(Default)]
 struct Builder {
@@ -83,8 +88,12 @@ impl Builder {
         id
     }
 
+    fn has(&self, id: &str) -> bool {
+        self.nodes.contains_key(id)
+    }
+
     fn channel(&mut self, key: &ChannelKey) -> String {
-        let id = format!("channel:{key}");
+        let id = channel_id(key);
         self.nodes.entry(id.clone()).or_insert_with(|| Node {
             id: id.clone(),
             kind: NodeKind::Channel,
@@ -137,7 +146,14 @@ impl Builder {
             let producer = self.service(&flow.producer);
             let first = self.channel(&flow.channels[0]);
             self.edge(producer, first, EdgeKind::Send, flow.message.clone());
+            // Where a flow moves to a channel its channel meets (parameters filled in), a
+            // dashed "same channel" edge.
+            let mut at = &flow.channels[0];
             for hop in &flow.bridges {
+                if hop.from != *at {
+                    let (a, b) = (self.channel(at), self.channel(&hop.from));
+                    self.edge(a, b, EdgeKind::Bridge, SAME_CHANNEL.into());
+                }
                 let from = self.channel(&hop.from);
                 let to = self.channel(&hop.to);
                 self.edge(
@@ -146,13 +162,23 @@ impl Builder {
                     EdgeKind::Bridge,
                     bridge_label(hop.convert.as_deref()),
                 );
+                at = &hop.to;
             }
-            let last = self.channel(flow.channels.last().unwrap_or(&flow.channels[0]));
+            let last_key = flow.channels.last().unwrap_or(&flow.channels[0]);
+            if last_key != at {
+                let (a, b) = (self.channel(at), self.channel(last_key));
+                self.edge(a, b, EdgeKind::Bridge, SAME_CHANNEL.into());
+            }
+            let last = self.channel(last_key);
             let consumer = self.service(&flow.consumer);
             self.edge(last, consumer, EdgeKind::Receive, flow.message.clone());
         }
     }
 }
+
+/// The label of an edge between two channels that meet (a template and an address it
+/// fills in, or two templates alike).
+pub const SAME_CHANNEL: &str = "same channel";
 
 fn bridge_label(convert: Option<&str>) -> String {
     match convert {
@@ -183,6 +209,13 @@ pub fn system_graph(catalog: &Catalog) -> Graph {
             EdgeKind::Bridge,
             bridge_label(bridge.convert.as_deref()),
         );
+    }
+    // Channels that meet, where both are in use (drawn already).
+    for (x, y) in catalog.joined_channels() {
+        let (cx, cy) = (channel_id(x), channel_id(y));
+        if b.has(&cx) && b.has(&cy) {
+            b.edge(cx, cy, EdgeKind::Bridge, SAME_CHANNEL.into());
+        }
     }
     b.finish()
 }

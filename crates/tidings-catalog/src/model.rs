@@ -6,9 +6,16 @@
 //!   message is a `$ref` to it, else by its key under the channel's `messages`; services
 //!   are joined by that name (as EventCatalog does);
 //! - a channel is its server protocol (family: `kafka-secure` is `kafka`) plus its
-//!   address, exactly as written (`orders.{region}.created` joins only itself); a channel
-//!   on two servers of different protocols is two channels; a document without servers
-//!   puts its channels under the empty protocol, shown as the bare address;
+//!   address; a channel on two servers of different protocols is two channels; a
+//!   document without servers puts its channels under the empty protocol, shown as the
+//!   bare address;
+//! - channels with parameters meet the channels they can be ([`addresses_meet`]): on one
+//!   protocol, a template `orders.{region}.cancel` meets every concrete address its
+//!   parameters fill in (`orders.eu.cancel`), and two templates meet when they are the
+//!   same after renaming parameters (`orders.{r}.cancel`). Channels that meet are the
+//!   same channel for who-consumes, who-produces, flows, orphans and lint (not
+//!   transitively: `orders.eu.cancel` and `orders.us.cancel` both meet the template, not
+//!   each other);
 //! - a service is a document, named by `info.title`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,6 +109,136 @@ pub fn protocol_family(protocol: &str) -> String {
         "amqps" | "stomps" | "wss" | "https" => p[..p.len() - 1].to_owned(),
         other => other.to_owned(),
     }
+}
+
+/// One piece of an address: literal text or a `{parameter}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Parameter,
+}
+
+/// An address as literal text and parameters; `None` when it has no (well-formed)
+/// parameter, i.e. it is concrete.
+fn template(address: &str) -> Option<Vec<Piece<'_>>> {
+    let mut pieces = Vec::new();
+    let mut rest = address;
+    let mut any = false;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| open + c)?;
+        if close == open + 1 {
+            return None; // `{}` names no parameter
+        }
+        if open > 0 {
+            pieces.push(Piece::Text(&rest[..open]));
+        }
+        pieces.push(Piece::Parameter);
+        any = true;
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    any.then_some(pieces)
+}
+
+/// Whether the concrete `address` is one the template's parameters fill in (each with a
+/// non-empty value without braces).
+fn fills(pieces: &[Piece<'_>], address: &str) -> bool {
+    match pieces.split_first() {
+        None => address.is_empty(),
+        Some((Piece::Text(t), rest)) => address.strip_prefix(t).is_some_and(|a| fills(rest, a)),
+        Some((Piece::Parameter, rest)) => {
+            // The parameter takes 1..n characters; try every split (addresses are short).
+            address
+                .char_indices()
+                .skip(1)
+                .map(|(i, _)| i)
+                .chain([address.len()])
+                .take_while(|&i| !address[..i].contains(['{', '}']))
+                .any(|i| !address.is_empty() && fills(rest, &address[i..]))
+        }
+    }
+}
+
+/// The template with every parameter renamed to `{}`: two templates meet when these agree.
+fn shape(address: &str) -> Option<String> {
+    let pieces = template(address)?;
+    Some(
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => *t,
+                Piece::Parameter => "{}",
+            })
+            .collect(),
+    )
+}
+
+/// Whether two addresses (of one protocol) are the same channel: equal; one a template
+/// whose parameters fill in to the other; or two templates equal after renaming their
+/// parameters.
+pub fn addresses_meet(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (template(a), template(b)) {
+        (Some(_), Some(_)) => shape(a) == shape(b),
+        (Some(t), None) => fills(&t, b),
+        (None, Some(t)) => fills(&t, a),
+        (None, None) => false,
+    }
+}
+
+/// Every pair of different keys that meet ([`addresses_meet`]), both ways.
+fn joins<'k>(keys: impl Iterator<Item = &'k ChannelKey>) -> BTreeMap<ChannelKey, Vec<ChannelKey>> {
+    // Per protocol: concrete addresses (sorted, so a template's literal prefix is a range)
+    // and templates by shape.
+    let mut concrete: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut templates: BTreeMap<&str, BTreeMap<String, Vec<&str>>> = BTreeMap::new();
+    for key in keys {
+        match shape(&key.address) {
+            Some(s) => templates.entry(&key.protocol).or_default().entry(s).or_default().push(&key.address),
+            None => {
+                concrete.entry(&key.protocol).or_default().insert(&key.address);
+            }
+        }
+    }
+    let mut out: BTreeMap<ChannelKey, Vec<ChannelKey>> = BTreeMap::new();
+    let mut link = |protocol: &str, a: &str, b: &str| {
+        for (x, y) in [(a, b), (b, a)] {
+            out.entry(ChannelKey { protocol: protocol.to_owned(), address: x.to_owned() })
+                .or_default()
+                .push(ChannelKey { protocol: protocol.to_owned(), address: y.to_owned() });
+        }
+    };
+    for (protocol, shapes) in &templates {
+        for same in shapes.values() {
+            for (i, a) in same.iter().enumerate() {
+                for b in &same[i + 1..] {
+                    link(protocol, a, b);
+                }
+            }
+        }
+        let Some(addresses) = concrete.get(protocol) else { continue };
+        for template_address in shapes.values().flatten() {
+            let Some(pieces) = template(template_address) else { continue };
+            let prefix = match pieces.first() {
+                Some(Piece::Text(t)) => *t,
+                _ => "",
+            };
+            for address in addresses.range(prefix..).take_while(|a| a.starts_with(prefix)) {
+                if fills(&pieces, address) {
+                    link(protocol, template_address, address);
+                }
+            }
+        }
+    }
+    for others in out.values_mut() {
+        others.sort();
+        others.dedup();
+    }
+    out
 }
 
 /// Whether a service sends or receives.
@@ -327,6 +464,9 @@ pub struct Catalog {
     /// Channel -> bridges arriving at it.
     #[serde(skip)]
     pub(crate) bridges_to: BTreeMap<ChannelKey, Vec<usize>>,
+    /// Channel -> the other channels it meets ([`addresses_meet`]).
+    #[serde(skip)]
+    pub(crate) joins: BTreeMap<ChannelKey, Vec<ChannelKey>>,
 }
 
 impl Catalog {
@@ -428,6 +568,7 @@ impl Catalog {
             by_message: BTreeMap::new(),
             bridges_from: BTreeMap::new(),
             bridges_to: BTreeMap::new(),
+            joins: BTreeMap::new(),
         };
         catalog.index();
         catalog
@@ -442,6 +583,7 @@ impl Catalog {
                     .push((name.clone(), i));
             }
         }
+        self.joins = joins(self.channels.keys());
         for (i, bridge) in self.bridges.iter().enumerate() {
             self.bridges_from
                 .entry(bridge.from.clone())
@@ -476,6 +618,23 @@ impl Catalog {
                 Some((service.name.as_str(), service.messages.get(message)?))
             })
             .collect()
+    }
+
+    /// `channel` and every other channel it meets (the same channel once parameters are
+    /// filled in: see [`addresses_meet`]).
+    pub fn same_channel<'a>(&'a self, channel: &'a ChannelKey) -> impl Iterator<Item = &'a ChannelKey> {
+        std::iter::once(channel).chain(self.joins.get(channel).into_iter().flatten())
+    }
+
+    /// Every pair of channels that meet, each pair once (the template first when one is).
+    pub fn joined_channels(&self) -> impl Iterator<Item = (&ChannelKey, &ChannelKey)> {
+        self.joins.iter().flat_map(|(a, others)| {
+            others.iter().filter(move |b| {
+                let (ta, tb) = (template(&a.address).is_some(), template(&b.address).is_some());
+                (ta && !tb) || (ta == tb && a < *b)
+            })
+            .map(move |b| (a, b))
+        })
     }
 
     /// The bridges leaving `channel`.
@@ -1096,6 +1255,38 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_meet_when_parameters_fill_in() {
+        assert!(addresses_meet("orders.{region}.cancel", "orders.eu.cancel"));
+        assert!(addresses_meet("orders.eu.cancel", "orders.{region}.cancel"));
+        assert!(addresses_meet("orders.{region}.cancel", "orders.{r}.cancel"), "renamed");
+        assert!(addresses_meet("{tenant}/orders/{id}", "acme/orders/42"));
+        assert!(addresses_meet("a.b", "a.b"));
+        assert!(!addresses_meet("orders.{region}.cancel", "orders..cancel"), "a parameter is not empty");
+        assert!(!addresses_meet("orders.{region}.cancel", "orders.eu.refund"));
+        assert!(!addresses_meet("orders.eu.cancel", "orders.us.cancel"));
+        assert!(!addresses_meet("orders.{region}.cancel", "orders.{a}.{b}"), "two templates join only when alike");
+        assert!(!addresses_meet("orders.{}.cancel", "orders.x.cancel"), "`{{}}` names no parameter: a plain address");
+        assert!(!addresses_meet("orders.{region", "orders.eu"), "unclosed: a plain address");
+    }
+
+    #[test]
+    fn joins_are_indexed_both_ways_and_per_protocol() {
+        let keys = [
+            ChannelKey::new("kafka", "orders.{region}.cancel"),
+            ChannelKey::new("kafka", "orders.eu.cancel"),
+            ChannelKey::new("kafka", "orders.{r}.cancel"),
+            ChannelKey::new("sqs", "orders.eu.cancel"),
+            ChannelKey::new("kafka", "other"),
+        ];
+        let joins = joins(keys.iter());
+        let of = |k: &ChannelKey| joins.get(k).cloned().unwrap_or_default();
+        assert_eq!(of(&keys[0]), [keys[1].clone(), keys[2].clone()]);
+        assert_eq!(of(&keys[1]), [keys[0].clone(), keys[2].clone()]);
+        assert!(of(&keys[3]).is_empty());
+        assert!(of(&keys[4]).is_empty());
+    }
 
     #[test]
     fn protocol_families_fold_tls_variants() {

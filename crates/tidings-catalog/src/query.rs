@@ -5,8 +5,18 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
+use tidings_compat::Payload;
+
 use crate::model::{Action, Bridge, Catalog, ChannelKey, Endpoint, MessageDef};
 use crate::schema;
+
+/// A definition's payload for the compatibility rules, when it has one.
+fn payload(def: &MessageDef) -> Option<Payload<'_>> {
+    Some(Payload {
+        schema: def.payload.as_ref()?,
+        format: def.schema_format.as_deref(),
+    })
+}
 
 /// A service sending or receiving a message on a channel.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -209,35 +219,45 @@ impl Catalog {
             .collect()
     }
 
-    /// Channels reachable from `start` through bridges (start included), breadth first.
+    /// Channels reachable from `start` through bridges (start included), breadth first,
+    /// with every channel they meet (parameters filled in).
     pub fn downstream(&self, start: &ChannelKey) -> BTreeSet<ChannelKey> {
         self.reach(start, true)
     }
 
-    /// Channels from which `end` is reachable through bridges (end included).
+    /// Channels from which `end` is reachable through bridges (end included), with every
+    /// channel they meet.
     pub fn upstream(&self, end: &ChannelKey) -> BTreeSet<ChannelKey> {
         self.reach(end, false)
     }
 
     fn reach(&self, start: &ChannelKey, forward: bool) -> BTreeSet<ChannelKey> {
-        let mut seen = BTreeSet::from([start.clone()]);
+        // Channels reached through bridges are expanded; channels they only meet are in
+        // the result and their bridges are followed, but what *they* meet is not (meeting
+        // is not transitive).
+        let mut expanded = BTreeSet::from([start.clone()]);
+        let mut seen = BTreeSet::new();
         let mut queue = VecDeque::from([start.clone()]);
         while let Some(channel) = queue.pop_front() {
-            let next: Vec<&ChannelKey> = if forward {
-                self.bridges_from(&channel).map(|b| &b.to).collect()
-            } else {
-                self.bridges_to(&channel).map(|b| &b.from).collect()
-            };
-            for n in next {
-                if seen.insert(n.clone()) {
-                    queue.push_back(n.clone());
+            for same in self.same_channel(&channel) {
+                seen.insert(same.clone());
+                let next: Vec<&ChannelKey> = if forward {
+                    self.bridges_from(same).map(|b| &b.to).collect()
+                } else {
+                    self.bridges_to(same).map(|b| &b.from).collect()
+                };
+                for n in next {
+                    if expanded.insert(n.clone()) {
+                        queue.push_back(n.clone());
+                    }
                 }
             }
         }
         seen
     }
 
-    /// Every path from a producer of `message` to a consumer of it: same channel, or
+    /// Every path from a producer of `message` to a consumer of it: same channel (or one
+    /// it meets, parameters filled in: then the consumer's channel ends the path), or
     /// across any chain of bridges (no channel twice on one path). At most [`MAX_FLOWS`].
     pub fn flows(&self, message: &str) -> Vec<Flow> {
         let mut receivers: BTreeMap<&ChannelKey, Vec<&Endpoint>> = BTreeMap::new();
@@ -279,18 +299,28 @@ impl Catalog {
         let Some(here) = path.last().cloned() else {
             return;
         };
-        for consumer in receivers.get(&here).into_iter().flatten() {
-            flows.push(Flow {
-                message: message.to_owned(),
-                producer: producer.service.clone(),
-                producer_operation: producer.operation.clone(),
-                consumer: consumer.service.clone(),
-                consumer_operation: consumer.operation.clone(),
-                channels: path.clone(),
-                bridges: hops.clone(),
-            });
+        for same in self.same_channel(&here) {
+            for consumer in receivers.get(same).into_iter().flatten() {
+                let mut channels = path.clone();
+                if *same != here {
+                    channels.push(same.clone());
+                }
+                flows.push(Flow {
+                    message: message.to_owned(),
+                    producer: producer.service.clone(),
+                    producer_operation: producer.operation.clone(),
+                    consumer: consumer.service.clone(),
+                    consumer_operation: consumer.operation.clone(),
+                    channels,
+                    bridges: hops.clone(),
+                });
+            }
         }
-        for bridge in self.bridges_from(&here) {
+        let leaving: Vec<&Bridge> = self
+            .same_channel(&here)
+            .flat_map(|same| self.bridges_from(same))
+            .collect();
+        for bridge in leaving {
             if path.contains(&bridge.to) {
                 continue;
             }
@@ -395,7 +425,9 @@ impl Catalog {
 
     /// Lint: every message defined differently by two services (`schema-mismatch`,
     /// warning) and every producer whose schema breaks a consumer it reaches
-    /// (`breaking-change`, error; rules in [`crate::schema`]). Sorted, errors first.
+    /// (`breaking-change`, error): the rules of `tidings diff` ([`tidings_compat::breaks`]),
+    /// the producer's schema as the old one, the consumer's as the new one. Sorted,
+    /// errors first.
     pub fn lint(&self) -> Vec<Finding> {
         let mut findings = Vec::new();
         for message in self.by_message.keys() {
@@ -414,20 +446,24 @@ impl Catalog {
                 ) else {
                     continue;
                 };
-                // JSON Schemas and Avro (as its JSON form) are judged field by field.
-                let (Some(pp), Some(cp)) = (
-                    schema::comparable(p.payload.as_ref(), p.schema_format.as_deref()),
-                    schema::comparable(c.payload.as_ref(), c.schema_format.as_deref()),
-                ) else {
+                // JSON Schemas, Avro (by the Avro rules, or as its JSON form across a
+                // converting bridge); other formats are not judged.
+                let (Some(pp), Some(cp)) = (payload(p), payload(c)) else {
                     continue;
                 };
-                let found = schema::breaks(&pp, &cp);
+                let Ok(found) = tidings_compat::breaks(pp, cp) else {
+                    continue;
+                };
                 if found.is_empty() {
                     continue;
                 }
                 let mut details: Vec<String> = found
                     .iter()
-                    .map(|b| format!("{} [{}]", b.detail, b.rule))
+                    .map(|b| {
+                        let side = if b.in_new { "consumer" } else { "producer" };
+                        let at = if b.pointer.is_empty() { String::new() } else { format!(", at {side} schema {}", b.pointer) };
+                        format!("{} [{}{at}]", b.description, b.kind)
+                    })
                     .collect();
                 details.push(format!(
                     "path: {} -> {}",
@@ -487,12 +523,12 @@ fn mismatch(message: &str, definitions: &BTreeMap<&str, &MessageDef>) -> Option<
     }
     for variant in &variants[1..] {
         let other = variant[0];
-        let comparable = |name: &str| {
-            let def = definitions[name];
-            schema::comparable(def.payload.as_ref(), def.schema_format.as_deref())
+        let found = match (payload(definitions[reference]), payload(definitions[other])) {
+            (Some(a), Some(b)) => tidings_compat::differences(a, b, reference, other).ok(),
+            _ => None,
         };
-        match (comparable(reference), comparable(other)) {
-            (Some(a), Some(b)) => {
+        match found {
+            Some(changes) => {
                 let (fa, fb) = (&definitions[reference].schema_format, &definitions[other].schema_format);
                 if fa != fb {
                     details.push(format!(
@@ -501,12 +537,17 @@ fn mismatch(message: &str, definitions: &BTreeMap<&str, &MessageDef>) -> Option<
                         fb.as_deref().unwrap_or("JSON Schema")
                     ));
                 }
-                for line in schema::differences(&a, &b, reference, other) {
-                    details.push(format!("{reference} vs {other}: {line}"));
+                for change in &changes {
+                    details.push(format!("{reference} vs {other}: {}", change.description));
+                }
+                if changes.is_empty() {
+                    details.push(format!(
+                        "{reference} vs {other}: no difference the compatibility rules classify; other keywords differ"
+                    ));
                 }
             }
-            _ => details.push(format!(
-                "{reference} vs {other}: not comparable field by field (no payload, or a format other than JSON Schema and Avro)"
+            None => details.push(format!(
+                "{reference} vs {other}: not comparable field by field (no payload, a format other than JSON Schema and Avro, or an Avro schema that does not parse)"
             )),
         }
     }

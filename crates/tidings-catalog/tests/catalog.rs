@@ -324,12 +324,12 @@ fn lint_reports_different_schemas_and_broken_consumers() {
     let details = breaking.details.join("\n");
     assert!(
         details.contains(
-            "`customer_id` is required by the consumer; the producer does not have it [missing]"
+            "`customer_id` is required by the consumer; the producer does not have it [required-field-added"
         ),
         "{details}"
     );
     assert!(
-        details.contains("`total`: the producer sends string, the consumer accepts number [type]"),
+        details.contains("`total`: the producer sends string, the consumer accepts number [type-changed"),
         "{details}"
     );
     // billing and customer-privacy differ only in descriptions and titles: one variant.
@@ -469,13 +469,13 @@ operations:
     let details = breaking.details.join("\n");
     assert!(
         details.contains(
-            "`customer_id` is required by the consumer; the producer does not have it [missing]"
+            "`customer_id` is required by the consumer; the producer does not have it [required-field-added"
         ),
         "{details}"
     );
     assert!(
         details.contains(
-            "`note`: the producer sends null | string, the consumer accepts string [type]"
+            "`note`: the producer sends null | string, the consumer accepts string [type-narrowed"
         ),
         "{details}"
     );
@@ -496,4 +496,105 @@ operations:
         "{:?}",
         mismatch.details
     );
+}
+
+/// A one-channel service document: `action` (`send`/`receive`) of `message` on `address`
+/// over `protocol`.
+fn one_channel(service: &str, protocol: &str, address: &str, action: &str, message: &str) -> SourceDocument {
+    let parameters: Vec<String> = address
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| format!("{name}: {{}}")))
+        .collect();
+    let parameters = if parameters.is_empty() {
+        String::new()
+    } else {
+        format!("\n    parameters: {{{}}}", parameters.join(", "))
+    };
+    let text = format!(
+        r#"
+asyncapi: 3.0.0
+info: {{title: {service}, version: '1'}}
+servers: {{s: {{host: h, protocol: {protocol}}}}}
+channels:
+  c:
+    address: '{address}'{parameters}
+    messages:
+      {message}: {{payload: {{type: object}}}}
+operations:
+  op: {{action: {action}, channel: {{$ref: '#/channels/c'}}}}
+"#
+    );
+    SourceDocument {
+        path: PathBuf::from(format!("{service}.yaml")),
+        document: tidings_asyncapi::Document::from_yaml(&text)
+            .unwrap_or_else(|e| panic!("{service}: {e}\n{text}")),
+    }
+}
+
+#[test]
+fn parameterized_addresses_join_the_concrete_ones_they_fill_in() {
+    let catalog = Catalog::build(
+        vec![
+            one_channel("orders", "kafka", "orders.{region}.cancel", "send", "OrderCancelled"),
+            one_channel("eu-billing", "kafka", "orders.eu.cancel", "receive", "OrderCancelled"),
+            one_channel("audit", "kafka-secure", "orders.{zone}.cancel", "receive", "OrderCancelled"),
+            one_channel("us-shop", "kafka", "orders.us.cancel", "send", "OrderCancelled"),
+            // Another protocol, and an address the template does not fill in: not joined.
+            one_channel("sqs-copy", "sqs", "orders.eu.cancel", "receive", "OrderCancelled"),
+            one_channel("refunds", "kafka", "orders.eu.refund", "receive", "OrderCancelled"),
+        ],
+        CatalogConfig::default(),
+        "",
+        Vec::new(),
+    );
+    let flows = catalog.flows("OrderCancelled");
+    let pairs: Vec<(&str, &str, Vec<String>)> = flows
+        .iter()
+        .map(|f| {
+            (
+                f.producer.as_str(),
+                f.consumer.as_str(),
+                f.channels.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            // The template producer reaches the concrete consumer (its channel ends the path)
+            // and the other template, renamed parameter and TLS variant alike.
+            ("orders", "audit", vec!["kafka:orders.{region}.cancel".to_owned(), "kafka:orders.{zone}.cancel".to_owned()]),
+            ("orders", "eu-billing", vec!["kafka:orders.{region}.cancel".to_owned(), "kafka:orders.eu.cancel".to_owned()]),
+            // A concrete producer reaches the template consumer, not a consumer of another
+            // concrete address (meeting is not transitive).
+            ("us-shop", "audit", vec!["kafka:orders.us.cancel".to_owned(), "kafka:orders.{zone}.cancel".to_owned()]),
+        ]
+    );
+    let orphans: Vec<(OrphanKind, String)> = catalog
+        .orphans()
+        .into_iter()
+        .map(|o| (o.kind, o.service))
+        .collect();
+    assert_eq!(
+        orphans,
+        [
+            (OrphanKind::ConsumedNeverProduced, "refunds".to_owned()),
+            (OrphanKind::ConsumedNeverProduced, "sqs-copy".to_owned()),
+        ]
+    );
+    let report = catalog.service("orders").unwrap();
+    assert_eq!(report.sends[0].peers, ["audit", "eu-billing"]);
+    let report = catalog.service("eu-billing").unwrap();
+    assert_eq!(report.receives[0].peers, ["orders"]);
+    // who-consumes lists every receiver with its own channel.
+    let consumers: Vec<String> = catalog
+        .who_consumes("OrderCancelled")
+        .iter()
+        .map(|p| format!("{} {}", p.service, p.channel))
+        .collect();
+    assert!(consumers.contains(&"eu-billing kafka:orders.eu.cancel".to_owned()), "{consumers:?}");
+    // The graph links the channels that meet.
+    let mermaid = tidings_catalog::graph::to_mermaid(&tidings_catalog::graph::message_graph(&catalog, "OrderCancelled"));
+    assert!(mermaid.contains("same channel"), "{mermaid}");
 }

@@ -12,17 +12,21 @@
 //! no operation uses is judged from both sides.
 //!
 //! Both documents are read with every `$ref` inlined, so a change behind a reference is
-//! seen where it takes effect. Avro payloads are compared with the same field rules
-//! (required = no default); the Schema Registry's full BACKWARD/FORWARD/FULL rules are not
-//! implemented yet.
+//! seen where it takes effect. The payload rules are the ones `tidings catalog lint` uses
+//! too, in the [`tidings_compat`] crate: JSON Schemas keyword by keyword, Avro payloads
+//! (an Avro `schemaFormat`) by the Avro resolution rules at the Schema Registry level
+//! chosen with `--avro-compatibility` (default `BACKWARD`, as Confluent's): a failure of
+//! a direction the level checks is breaking, one it does not check is reported only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
+
+use tidings_compat::{Effect, Level, SchemaChange, Wording};
 
 use crate::refs::Resolver;
 use crate::source::{join, Source};
@@ -44,6 +48,15 @@ pub struct DiffArgs {
     /// field, or `x-eventcatalog-message-version`) is reported but does not fail.
     #[arg(long)]
     pub version_bump_allows: bool,
+    /// Schema Registry compatibility level for Avro payloads: BACKWARD (the new schema
+    /// reads old data), FORWARD (old schemas read new data), FULL (both), their
+    /// _TRANSITIVE forms (the same here: two documents have one earlier version), NONE.
+    #[arg(long, value_name = "LEVEL", default_value = "BACKWARD", value_parser = parse_level)]
+    pub avro_compatibility: Level,
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    text.parse()
 }
 
 /// Output formats of `tidings diff`.
@@ -83,8 +96,15 @@ pub struct Change {
     pub message: Option<String>,
     /// A breaking change that the message's version bump allows (`--version-bump-allows`).
     pub allowed_by_version_bump: bool,
+    /// For an Avro incompatibility: the direction that finds it, `BACKWARD` (the new
+    /// schema cannot read old data) or `FORWARD` (the old schema cannot read new data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avro_rule: Option<&'static str>,
     /// A sentence.
     pub description: String,
+    /// Whether `pointer` is into the new document.
+    #[serde(skip)]
+    pub in_new: bool,
 }
 
 /// The result of a diff.
@@ -108,19 +128,6 @@ impl DiffReport {
     }
 }
 
-/// What a schema change does to the set of valid messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Effect {
-    /// Nothing anyone relies on.
-    Safe,
-    /// Some message valid before is not now: producers written for the old schema break.
-    Narrows,
-    /// Consumers lose something they could rely on.
-    Loosens,
-    /// Both.
-    Both,
-}
-
 /// How the application uses a message: does it send it, receive it, or neither (unknown).
 #[derive(Debug, Clone, Copy, Default)]
 struct Usage {
@@ -136,10 +143,10 @@ impl Usage {
             (self.sends, self.receives)
         };
         let mut out = Vec::new();
-        if receives && matches!(effect, Effect::Narrows | Effect::Both) {
+        if receives && effect.narrows() {
             out.push(Party::Producers);
         }
-        if sends && matches!(effect, Effect::Loosens | Effect::Both) {
+        if sends && effect.loosens() {
             out.push(Party::Consumers);
         }
         out
@@ -149,6 +156,7 @@ impl Usage {
 struct Differ {
     changes: Vec<Change>,
     allow_bumps: bool,
+    level: Level,
     /// Message ids already compared on a channel present in both documents.
     compared: BTreeSet<String>,
 }
@@ -174,13 +182,38 @@ impl Differ {
             breaks,
             message: message.map(|m| m.name.clone()),
             allowed_by_version_bump: allowed,
+            avro_rule: None,
             description,
+            in_new: kind.ends_with("-added"),
         });
     }
 
     fn schema_change(&mut self, kind: &str, pointer: &str, effect: Effect, m: &MessageCtx<'_>, description: String) {
         let breaks = if effect == Effect::Safe { Vec::new() } else { m.usage.parties(effect) };
         self.push(kind, pointer, breaks, Some(m), description);
+    }
+
+    /// A change found by the shared rules inside the schema at `at`.
+    fn compat_change(&mut self, at: &str, m: &MessageCtx<'_>, c: SchemaChange) {
+        let pointer = format!("{at}{}", c.pointer);
+        let breaks = if c.effect == Effect::Safe || !c.checked {
+            Vec::new()
+        } else if c.rule.is_some() {
+            // The registry refuses the new schema at this level whichever side the
+            // application is on: when it neither sends nor receives in the direction
+            // that breaks, name the side that breaks in general.
+            match m.usage.parties(c.effect) {
+                p if p.is_empty() => Usage::default().parties(c.effect),
+                p => p,
+            }
+        } else {
+            m.usage.parties(c.effect)
+        };
+        self.push(&c.kind, &pointer, breaks, Some(m), c.description);
+        if let Some(last) = self.changes.last_mut() {
+            last.avro_rule = c.rule;
+            last.in_new = c.in_new;
+        }
     }
 }
 
@@ -192,11 +225,17 @@ fn load_inlined(path: &std::path::Path) -> Result<(Source, Value), crate::source
     Ok((source, value))
 }
 
-/// Compares two loaded (inlined) documents.
+/// Compares two loaded (inlined) documents, Avro payloads at the default level (BACKWARD).
 pub fn diff_values(old_name: &str, old: &Value, new_name: &str, new: &Value, allow_bumps: bool) -> DiffReport {
+    diff_values_at(old_name, old, new_name, new, allow_bumps, Level::default())
+}
+
+/// Compares two loaded (inlined) documents, Avro payloads at `level`.
+pub fn diff_values_at(old_name: &str, old: &Value, new_name: &str, new: &Value, allow_bumps: bool, level: Level) -> DiffReport {
     let mut d = Differ {
         changes: Vec::new(),
         allow_bumps,
+        level,
         compared: BTreeSet::new(),
     };
     let old_usage = usages(old);
@@ -254,21 +293,26 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
+/// Ids by value: after inlining, an operation's channel (or a channel's message) is the
+/// object itself, known only by value. Each value is serialized once and looked up by
+/// its text (serde_json's maps are sorted, so equal values have equal texts): linear,
+/// where comparing every operation with every channel was quadratic.
+fn ids_by_value<'v>(entries: impl Iterator<Item = (&'v String, &'v Value)>) -> HashMap<String, Vec<&'v String>> {
+    let mut out: HashMap<String, Vec<&'v String>> = HashMap::new();
+    for (id, value) in entries {
+        out.entry(value.to_string()).or_default().push(id);
+    }
+    out
+}
+
 /// channel id -> how the application uses it, from the root operations.
 fn usages(doc: &Value) -> BTreeMap<String, Usage> {
     let mut out: BTreeMap<String, Usage> = BTreeMap::new();
-    let channels = object(doc, "/channels");
+    let channels = ids_by_value(object(doc, "/channels").into_iter());
     for op in object(doc, "/operations").values() {
-        // After inlining, the operation's channel is the channel object itself: find its id
-        // by comparing with the root channels.
         let Some(channel) = op.get("channel") else { continue };
-        let ids: Vec<&String> = channels
-            .iter()
-            .filter(|(_, c)| **c == channel)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            let u = out.entry(id.clone()).or_default();
+        for id in channels.get(&channel.to_string()).into_iter().flatten() {
+            let u = out.entry((*id).clone()).or_default();
             match op.get("action").and_then(Value::as_str) {
                 Some("send") => u.sends = true,
                 Some("receive") => u.receives = true,
@@ -341,6 +385,10 @@ fn channels(d: &mut Differ, old: &Value, new: &Value, ou: &BTreeMap<String, Usag
 
 fn operations(d: &mut Differ, old: &Value, new: &Value) {
     let (o, n) = (object(old, "/operations"), object(new, "/operations"));
+    let (old_channels, new_channels) = (
+        ids_by_value(object(old, "/channels").into_iter()),
+        ids_by_value(object(new, "/channels").into_iter()),
+    );
     let action = |op: &Value| op.get("action").and_then(Value::as_str).unwrap_or("").to_owned();
     for (id, op) in &o {
         let at = join("/operations", id);
@@ -365,11 +413,11 @@ fn operations(d: &mut Differ, old: &Value, new: &Value) {
                     );
                 }
                 // Inlined, the channel is known by value: find its id in each document.
-                let channel_id = |doc: &Value, op: &Value| -> Option<String> {
+                let channel_id = |ids: &HashMap<String, Vec<&String>>, op: &Value| -> Option<String> {
                     let c = op.get("channel")?;
-                    object(doc, "/channels").into_iter().find(|(_, v)| *v == c).map(|(k, _)| k.clone())
+                    ids.get(&c.to_string())?.first().map(|id| (*id).clone())
                 };
-                let (a, b) = (channel_id(old, op), channel_id(new, new_op));
+                let (a, b) = (channel_id(&old_channels, op), channel_id(&new_channels, new_op));
                 if a != b {
                     let name = |x: &Option<String>| x.clone().map(|s| format!("\"{s}\"")).unwrap_or_else(|| "(unknown)".into());
                     d.push(
@@ -391,13 +439,22 @@ fn operations(d: &mut Differ, old: &Value, new: &Value) {
 /// Messages under `components/messages` not compared on a channel already (a channel
 /// removed, or a message no channel uses), with the usage of the channels that carried them.
 fn components_messages(d: &mut Differ, old: &Value, new: &Value, ou: &BTreeMap<String, Usage>, nu: &BTreeMap<String, Usage>) {
-    let usage_in = |doc: &Value, usages: &BTreeMap<String, Usage>, m: &Value, u: &mut Usage| {
+    // Message (by value) -> the channels carrying it.
+    let carriers = |doc: &Value| -> HashMap<String, BTreeSet<String>> {
+        let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
         for (cid, c) in object(doc, "/channels") {
-            if object(c, "/messages").values().any(|v| *v == m) {
-                let x = usages.get(cid).copied().unwrap_or_default();
-                u.sends |= x.sends;
-                u.receives |= x.receives;
+            for m in object(c, "/messages").values() {
+                out.entry(m.to_string()).or_default().insert(cid.clone());
             }
+        }
+        out
+    };
+    let (old_carriers, new_carriers) = (carriers(old), carriers(new));
+    let usage_in = |carriers: &HashMap<String, BTreeSet<String>>, usages: &BTreeMap<String, Usage>, m: &Value, u: &mut Usage| {
+        for cid in carriers.get(&m.to_string()).into_iter().flatten() {
+            let x = usages.get(cid).copied().unwrap_or_default();
+            u.sends |= x.sends;
+            u.receives |= x.receives;
         }
     };
     let (o, n) = (object(old, "/components/messages"), object(new, "/components/messages"));
@@ -407,14 +464,14 @@ fn components_messages(d: &mut Differ, old: &Value, new: &Value, ou: &BTreeMap<S
         }
         let at = join("/components/messages", id);
         let mut usage = Usage::default();
-        usage_in(old, ou, m, &mut usage);
+        usage_in(&old_carriers, ou, m, &mut usage);
         match n.get(id) {
             None => {
                 let parties = usage.parties(Effect::Both);
                 d.push("message-removed", &at, parties, None, format!("message \"{id}\" was removed from components"));
             }
             Some(nm) => {
-                usage_in(new, nu, nm, &mut usage);
+                usage_in(&new_carriers, nu, nm, &mut usage);
                 message(d, &at, id, usage, m, nm);
             }
         }
@@ -459,238 +516,50 @@ fn message(d: &mut Differ, at: &str, id: &str, usage: Usage, old: &Value, new: &
             (Some(_), None) => d.schema_change(&format!("{part}-removed"), &p, Effect::Loosens, &ctx, format!("message \"{id}\" no longer describes its {part}")),
             (None, Some(_)) => d.schema_change(&format!("{part}-added"), &p, Effect::Narrows, &ctx, format!("message \"{id}\" now constrains its {part}")),
             (Some(a), Some(b)) => {
-                let (a, pa) = unwrap_multiformat(a, &p);
-                let (b, _) = unwrap_multiformat(b, &p);
-                if avro_like(a) || avro_like(b) {
-                    avro(d, &pa, &ctx, part, a, b);
-                } else {
-                    schema(d, &pa, &ctx, part, a, b);
-                }
+                let (a, pa, a_avro) = unwrap_multiformat(a, &p);
+                let (b, _, b_avro) = unwrap_multiformat(b, &p);
+                payload_changes(d, &pa, &ctx, part, (a, a_avro), (b, b_avro));
             }
         }
     }
 }
 
-/// A Multi Format Schema Object `{schemaFormat, schema}` -> its schema.
-fn unwrap_multiformat<'v>(v: &'v Value, pointer: &str) -> (&'v Value, String) {
-    match (v.get("schemaFormat"), v.get("schema")) {
-        (Some(_), Some(s)) => (s, join(pointer, "schema")),
-        _ => (v, pointer.to_owned()),
-    }
-}
-
-fn avro_like(v: &Value) -> bool {
-    v.get("type").and_then(Value::as_str) == Some("record") && v.get("fields").is_some_and(Value::is_array)
-}
-
-fn types(v: &Value) -> BTreeSet<String> {
-    match v.get("type") {
-        Some(Value::String(t)) => [t.clone()].into(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => BTreeSet::new(),
-    }
-    .into_iter()
-    .flat_map(|t| if t == "number" { vec![t, "integer".to_owned()] } else { vec![t] })
-    .collect()
-}
-
-fn names(v: Option<&Value>) -> BTreeSet<String> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
-/// JSON Schema payloads, recursively.
-fn schema(d: &mut Differ, at: &str, m: &MessageCtx<'_>, part: &str, old: &Value, new: &Value) {
-    if old == new {
-        return;
-    }
-    let id = &m.name;
-    let field = |p: &str| -> String {
-        let rel = p.split_once(&format!("/{part}")).map(|(_, r)| r).unwrap_or(p);
-        let rel = rel.strip_prefix("/schema").unwrap_or(rel);
-        let parts: Vec<String> = rel
-            .split('/')
-            .filter(|s| !s.is_empty() && *s != "properties" && *s != "items")
-            .map(crate::source::unescape_token)
-            .collect();
-        if parts.is_empty() {
-            format!("the {part} of \"{id}\"")
-        } else {
-            format!("field \"{}\" of \"{id}\"", parts.join("."))
-        }
+/// A Multi Format Schema Object `{schemaFormat, schema}` -> its schema, its pointer, and
+/// whether it is Avro (by its `schemaFormat`, or by its shape: a `record` with `fields`).
+fn unwrap_multiformat<'v>(v: &'v Value, pointer: &str) -> (&'v Value, String, bool) {
+    let (schema, at, format) = match (v.get("schemaFormat").and_then(Value::as_str), v.get("schema")) {
+        (Some(format), Some(s)) => (s, join(pointer, "schema"), Some(format)),
+        _ => (v, pointer.to_owned(), None),
     };
-    // Type.
-    let (ot, nt) = (types(old), types(new));
-    if ot != nt {
-        let effect = if nt.is_empty() {
-            Effect::Loosens
-        } else if ot.is_empty() || nt.is_subset(&ot) {
-            Effect::Narrows
-        } else if ot.is_subset(&nt) {
-            Effect::Loosens
-        } else {
-            Effect::Both
-        };
-        let kind = match effect {
-            Effect::Narrows => "type-narrowed",
-            Effect::Loosens => "type-widened",
-            _ => "type-changed",
-        };
-        d.schema_change(kind, &join(at, "type"), effect, m, format!("{} type changed from {} to {}", field(at), show(old.get("type")), show(new.get("type"))));
-    }
-    // Required.
-    let (or, nr) = (names(old.get("required")), names(new.get("required")));
-    for r in nr.difference(&or) {
-        d.schema_change("required-field-added", &join(at, "required"), Effect::Narrows, m, format!("{} now requires \"{r}\": messages without it are rejected", field(at)));
-    }
-    for r in or.difference(&nr) {
-        let still = new.pointer(&format!("/properties/{}", crate::source::escape_token(r))).is_some();
-        if still {
-            d.schema_change("required-field-made-optional", &join(at, "required"), Effect::Loosens, m, format!("\"{r}\" of {} is no longer required: consumers may not get it", field(at)));
-        }
-    }
-    // Properties.
-    let (op, np) = (object(old, "/properties"), object(new, "/properties"));
-    for (name, os) in &op {
-        let pat = join(&join(at, "properties"), name);
-        match np.get(name) {
-            None => {
-                let (kind, text) = if or.contains(*name) {
-                    ("required-field-removed", format!("required field \"{name}\" was removed from {}: consumers reading it break", field(at)))
-                } else {
-                    ("field-removed", format!("field \"{name}\" was removed from {}: consumers reading it break", field(at)))
-                };
-                // Where extra properties are refused, old messages carrying it are rejected too.
-                let closed = new.get("additionalProperties") == Some(&Value::Bool(false));
-                let effect = if closed { Effect::Both } else { Effect::Loosens };
-                d.schema_change(kind, &pat, effect, m, text);
-            }
-            Some(ns) => schema(d, &pat, m, part, os, ns),
-        }
-    }
-    for name in np.keys().filter(|k| !op.contains_key(*k)) {
-        let pat = join(&join(at, "properties"), name);
-        if nr.contains(*name) {
-            // Counted by required-field-added already.
-            continue;
-        }
-        d.schema_change("field-added", &pat, Effect::Safe, m, format!("optional field \"{name}\" was added to {}", field(at)));
-    }
-    // Items.
-    if let (Some(oi), Some(ni)) = (old.get("items"), new.get("items")) {
-        schema(d, &join(at, "items"), m, part, oi, ni);
-    }
-    // Enum.
-    if let (Some(Value::Array(oe)), Some(Value::Array(ne))) = (old.get("enum"), new.get("enum")) {
-        for v in oe.iter().filter(|v| !ne.contains(v)) {
-            d.schema_change("enum-value-removed", &join(at, "enum"), Effect::Narrows, m, format!("{} no longer allows {}", field(at), crate::schema::short(v)));
-        }
-        for v in ne.iter().filter(|v| !oe.contains(v)) {
-            d.schema_change("enum-value-added", &join(at, "enum"), Effect::Loosens, m, format!("{} now allows {}: consumers may not handle it", field(at), crate::schema::short(v)));
-        }
-    } else if old.get("enum").is_some() != new.get("enum").is_some() {
-        let effect = if new.get("enum").is_some() { Effect::Narrows } else { Effect::Loosens };
-        d.schema_change("enum-changed", &join(at, "enum"), effect, m, format!("{} {} its list of allowed values", field(at), if new.get("enum").is_some() { "gained" } else { "lost" }));
-    }
-    if old.get("const") != new.get("const") {
-        d.schema_change("const-changed", &join(at, "const"), Effect::Both, m, format!("{} constant changed from {} to {}", field(at), show(old.get("const")), show(new.get("const"))));
-    }
-    // additionalProperties.
-    let closedness = |v: &Value| match v.get("additionalProperties") {
-        Some(Value::Bool(false)) => 2,
-        Some(Value::Object(_)) => 1,
-        _ => 0,
-    };
-    let (oa, na) = (closedness(old), closedness(new));
-    if na > oa {
-        d.schema_change("additional-properties-tightened", &join(at, "additionalProperties"), Effect::Narrows, m, format!("{} accepts fewer extra properties (additionalProperties {} -> {})", field(at), show(old.get("additionalProperties")), show(new.get("additionalProperties"))));
-    } else if na < oa {
-        d.schema_change("additional-properties-loosened", &join(at, "additionalProperties"), Effect::Safe, m, format!("{} accepts more extra properties (additionalProperties {} -> {})", field(at), show(old.get("additionalProperties")), show(new.get("additionalProperties"))));
-    }
-    // Default.
-    match (old.get("default"), new.get("default")) {
-        (None, Some(v)) => d.schema_change("default-added", &join(at, "default"), Effect::Safe, m, format!("{} gained the default {}", field(at), crate::schema::short(v))),
-        (Some(v), None) => d.schema_change("default-removed", &join(at, "default"), Effect::Loosens, m, format!("{} lost its default {}: consumers relying on it break", field(at), crate::schema::short(v))),
-        (Some(a), Some(b)) if a != b => d.schema_change("default-changed", &join(at, "default"), Effect::Loosens, m, format!("{} default changed from {} to {}", field(at), crate::schema::short(a), crate::schema::short(b))),
-        _ => {}
-    }
-    // Bounds: a lower bound raised or an upper bound lowered narrows; the reverse loosens.
-    for (key, lower) in [
-        ("minimum", true), ("exclusiveMinimum", true), ("minLength", true), ("minItems", true), ("minProperties", true),
-        ("maximum", false), ("exclusiveMaximum", false), ("maxLength", false), ("maxItems", false), ("maxProperties", false),
-    ] {
-        let (a, b) = (old.get(key).and_then(Value::as_f64), new.get(key).and_then(Value::as_f64));
-        if a == b {
-            continue;
-        }
-        let tighter = match (a, b) {
-            (None, Some(_)) => true,
-            (Some(_), None) => false,
-            (Some(a), Some(b)) => if lower { b > a } else { b < a },
-            (None, None) => continue,
-        };
-        let effect = if tighter { Effect::Narrows } else { Effect::Loosens };
-        d.schema_change(if tighter { "constraint-tightened" } else { "constraint-loosened" }, &join(at, key), effect, m, format!("{} {key} changed from {} to {}", field(at), show(old.get(key)), show(new.get(key))));
-    }
-    for key in ["pattern", "format"] {
-        if old.get(key) != new.get(key) {
-            let effect = match (old.get(key), new.get(key)) {
-                (None, Some(_)) => Effect::Narrows,
-                (Some(_), None) => Effect::Loosens,
-                _ => Effect::Both,
-            };
-            d.schema_change(&format!("{key}-changed"), &join(at, key), effect, m, format!("{} {key} changed from {} to {}", field(at), show(old.get(key)), show(new.get(key))));
-        }
-    }
-    for key in ["oneOf", "anyOf", "allOf", "not", "if", "then", "else", "patternProperties", "dependencies"] {
-        if old.get(key) != new.get(key) {
-            d.schema_change(
-                "composition-changed",
-                &join(at, key),
-                Effect::Both,
-                m,
-                format!("{} `{key}` changed; tidings does not classify such changes precisely and treats them as breaking", field(at)),
-            );
-        }
-    }
+    let avro = format.is_some_and(tidings_compat::is_avro_format)
+        || schema.get("type").and_then(Value::as_str) == Some("record") && schema.get("fields").is_some_and(Value::is_array);
+    (schema, at, avro)
 }
 
-/// Avro record payloads: a field without a default is required.
-fn avro(d: &mut Differ, at: &str, m: &MessageCtx<'_>, part: &str, old: &Value, new: &Value) {
-    let fields = |v: &Value| -> BTreeMap<String, Value> {
-        v.get("fields")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| Some((f.get("name")?.as_str()?.to_owned(), f.clone())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (of, nf) = (fields(old), fields(new));
-    let id = &m.name;
-    for (i, (name, f)) in of.iter().enumerate() {
-        let fat = format!("{at}/fields/{i}");
-        match nf.get(name) {
-            None => d.schema_change("field-removed", &fat, Effect::Loosens, m, format!("Avro field \"{name}\" was removed from the {part} of \"{id}\": readers expecting it break")),
-            Some(g) => {
-                if f.get("type") != g.get("type") {
-                    d.schema_change("type-changed", &fat, Effect::Both, m, format!("Avro field \"{name}\" of \"{id}\" type changed from {} to {}", show(f.get("type")), show(g.get("type"))));
-                }
-                match (f.get("default"), g.get("default")) {
-                    (Some(_), None) => d.schema_change("default-removed", &fat, Effect::Both, m, format!("Avro field \"{name}\" of \"{id}\" lost its default: it is now required")),
-                    (None, Some(_)) => d.schema_change("default-added", &fat, Effect::Safe, m, format!("Avro field \"{name}\" of \"{id}\" gained a default")),
-                    _ => {}
+/// A payload (or headers) schema: the shared rules of [`tidings_compat`], the JSON Schema
+/// ones or the Avro ones at the chosen level, placed under `at` in the document.
+fn payload_changes(d: &mut Differ, at: &str, m: &MessageCtx<'_>, part: &str, old: (&Value, bool), new: (&Value, bool)) {
+    let wording = Wording::Versions { message: &m.name, part };
+    let ((a, a_avro), (b, b_avro)) = (old, new);
+    if a_avro && b_avro {
+        match tidings_compat::avro::changes(a, b, d.level, wording) {
+            Ok(found) => {
+                for c in found {
+                    d.compat_change(at, m, c);
                 }
             }
+            Err(e) => {
+                let description = format!("the {part} of \"{}\": {e}", m.name);
+                d.schema_change("avro-schema-invalid", at, Effect::Both, m, description);
+            }
         }
-    }
-    for (name, f) in nf.iter().filter(|(k, _)| !of.contains_key(*k)) {
-        if f.get("default").is_some() {
-            d.schema_change("field-added", at, Effect::Safe, m, format!("Avro field \"{name}\" (with a default) was added to \"{id}\""));
-        } else {
-            d.schema_change("required-field-added", at, Effect::Narrows, m, format!("Avro field \"{name}\" without a default was added to \"{id}\": old messages cannot be read"));
+    } else if a_avro != b_avro {
+        let (from, to) = if a_avro { ("Avro", "JSON Schema") } else { ("JSON Schema", "Avro") };
+        let description = format!("the {part} of \"{}\" changed from {from} to {to}", m.name);
+        d.schema_change("schema-format-changed", at, Effect::Both, m, description);
+    } else {
+        for c in tidings_compat::json::changes(a, b, wording) {
+            d.compat_change(at, m, c);
         }
     }
 }
@@ -711,7 +580,7 @@ pub fn run(args: &DiffArgs) -> u8 {
             return 2;
         }
     };
-    let report = diff_values(&old_src.name, &old, &new_src.name, &new, args.version_bump_allows);
+    let report = diff_values_at(&old_src.name, &old, &new_src.name, &new, args.version_bump_allows, args.avro_compatibility);
     let text = match args.format {
         DiffFormat::Json => {
             let json = serde_json::json!({
@@ -721,6 +590,7 @@ pub fn run(args: &DiffArgs) -> u8 {
                 "breaking": report.changes.iter().filter(|c| c.breaking).count(),
                 "failing": report.failing(),
                 "nonBreaking": report.changes.iter().filter(|c| !c.breaking).count(),
+                "avroCompatibility": args.avro_compatibility.as_str(),
             });
             serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
         }
@@ -756,7 +626,7 @@ fn render_text(report: &DiffReport, old: &Source, new: &Source) -> String {
     let mut out = String::new();
     for c in &report.changes {
         // Additions are located in the new document, everything else in the old one.
-        let (src, pos) = if c.kind.ends_with("-added") {
+        let (src, pos) = if c.in_new {
             (new, new.position(&c.pointer))
         } else {
             (old, old.position(&c.pointer))
