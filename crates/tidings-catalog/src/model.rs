@@ -198,18 +198,32 @@ fn joins<'k>(keys: impl Iterator<Item = &'k ChannelKey>) -> BTreeMap<ChannelKey,
     let mut templates: BTreeMap<&str, BTreeMap<String, Vec<&str>>> = BTreeMap::new();
     for key in keys {
         match shape(&key.address) {
-            Some(s) => templates.entry(&key.protocol).or_default().entry(s).or_default().push(&key.address),
+            Some(s) => templates
+                .entry(&key.protocol)
+                .or_default()
+                .entry(s)
+                .or_default()
+                .push(&key.address),
             None => {
-                concrete.entry(&key.protocol).or_default().insert(&key.address);
+                concrete
+                    .entry(&key.protocol)
+                    .or_default()
+                    .insert(&key.address);
             }
         }
     }
     let mut out: BTreeMap<ChannelKey, Vec<ChannelKey>> = BTreeMap::new();
     let mut link = |protocol: &str, a: &str, b: &str| {
         for (x, y) in [(a, b), (b, a)] {
-            out.entry(ChannelKey { protocol: protocol.to_owned(), address: x.to_owned() })
-                .or_default()
-                .push(ChannelKey { protocol: protocol.to_owned(), address: y.to_owned() });
+            out.entry(ChannelKey {
+                protocol: protocol.to_owned(),
+                address: x.to_owned(),
+            })
+            .or_default()
+            .push(ChannelKey {
+                protocol: protocol.to_owned(),
+                address: y.to_owned(),
+            });
         }
     };
     for (protocol, shapes) in &templates {
@@ -220,14 +234,21 @@ fn joins<'k>(keys: impl Iterator<Item = &'k ChannelKey>) -> BTreeMap<ChannelKey,
                 }
             }
         }
-        let Some(addresses) = concrete.get(protocol) else { continue };
+        let Some(addresses) = concrete.get(protocol) else {
+            continue;
+        };
         for template_address in shapes.values().flatten() {
-            let Some(pieces) = template(template_address) else { continue };
+            let Some(pieces) = template(template_address) else {
+                continue;
+            };
             let prefix = match pieces.first() {
                 Some(Piece::Text(t)) => *t,
                 _ => "",
             };
-            for address in addresses.range(prefix..).take_while(|a| a.starts_with(prefix)) {
+            for address in addresses
+                .range(prefix..)
+                .take_while(|a| a.starts_with(prefix))
+            {
                 if fills(&pieces, address) {
                     link(protocol, template_address, address);
                 }
@@ -622,18 +643,26 @@ impl Catalog {
 
     /// `channel` and every other channel it meets (the same channel once parameters are
     /// filled in: see [`addresses_meet`]).
-    pub fn same_channel<'a>(&'a self, channel: &'a ChannelKey) -> impl Iterator<Item = &'a ChannelKey> {
+    pub fn same_channel<'a>(
+        &'a self,
+        channel: &'a ChannelKey,
+    ) -> impl Iterator<Item = &'a ChannelKey> {
         std::iter::once(channel).chain(self.joins.get(channel).into_iter().flatten())
     }
 
     /// Every pair of channels that meet, each pair once (the template first when one is).
     pub fn joined_channels(&self) -> impl Iterator<Item = (&ChannelKey, &ChannelKey)> {
         self.joins.iter().flat_map(|(a, others)| {
-            others.iter().filter(move |b| {
-                let (ta, tb) = (template(&a.address).is_some(), template(&b.address).is_some());
-                (ta && !tb) || (ta == tb && a < *b)
-            })
-            .map(move |b| (a, b))
+            others
+                .iter()
+                .filter(move |b| {
+                    let (ta, tb) = (
+                        template(&a.address).is_some(),
+                        template(&b.address).is_some(),
+                    );
+                    (ta && !tb) || (ta == tb && a < *b)
+                })
+                .map(move |b| (a, b))
         })
     }
 
@@ -1260,15 +1289,33 @@ mod tests {
     fn addresses_meet_when_parameters_fill_in() {
         assert!(addresses_meet("orders.{region}.cancel", "orders.eu.cancel"));
         assert!(addresses_meet("orders.eu.cancel", "orders.{region}.cancel"));
-        assert!(addresses_meet("orders.{region}.cancel", "orders.{r}.cancel"), "renamed");
+        assert!(
+            addresses_meet("orders.{region}.cancel", "orders.{r}.cancel"),
+            "renamed"
+        );
         assert!(addresses_meet("{tenant}/orders/{id}", "acme/orders/42"));
         assert!(addresses_meet("a.b", "a.b"));
-        assert!(!addresses_meet("orders.{region}.cancel", "orders..cancel"), "a parameter is not empty");
-        assert!(!addresses_meet("orders.{region}.cancel", "orders.eu.refund"));
+        assert!(
+            !addresses_meet("orders.{region}.cancel", "orders..cancel"),
+            "a parameter is not empty"
+        );
+        assert!(!addresses_meet(
+            "orders.{region}.cancel",
+            "orders.eu.refund"
+        ));
         assert!(!addresses_meet("orders.eu.cancel", "orders.us.cancel"));
-        assert!(!addresses_meet("orders.{region}.cancel", "orders.{a}.{b}"), "two templates join only when alike");
-        assert!(!addresses_meet("orders.{}.cancel", "orders.x.cancel"), "`{{}}` names no parameter: a plain address");
-        assert!(!addresses_meet("orders.{region", "orders.eu"), "unclosed: a plain address");
+        assert!(
+            !addresses_meet("orders.{region}.cancel", "orders.{a}.{b}"),
+            "two templates join only when alike"
+        );
+        assert!(
+            !addresses_meet("orders.{}.cancel", "orders.x.cancel"),
+            "`{{}}` names no parameter: a plain address"
+        );
+        assert!(
+            !addresses_meet("orders.{region", "orders.eu"),
+            "unclosed: a plain address"
+        );
     }
 
     #[test]

@@ -461,7 +461,11 @@ impl Catalog {
                     .iter()
                     .map(|b| {
                         let side = if b.in_new { "consumer" } else { "producer" };
-                        let at = if b.pointer.is_empty() { String::new() } else { format!(", at {side} schema {}", b.pointer) };
+                        let at = if b.pointer.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", at {side} schema {}", b.pointer)
+                        };
                         format!("{} [{}{at}]", b.description, b.kind)
                     })
                     .collect();

@@ -329,7 +329,9 @@ fn lint_reports_different_schemas_and_broken_consumers() {
         "{details}"
     );
     assert!(
-        details.contains("`total`: the producer sends string, the consumer accepts number [type-changed"),
+        details.contains(
+            "`total`: the producer sends string, the consumer accepts number [type-changed"
+        ),
         "{details}"
     );
     // billing and customer-privacy differ only in descriptions and titles: one variant.
@@ -500,11 +502,20 @@ operations:
 
 /// A one-channel service document: `action` (`send`/`receive`) of `message` on `address`
 /// over `protocol`.
-fn one_channel(service: &str, protocol: &str, address: &str, action: &str, message: &str) -> SourceDocument {
+fn one_channel(
+    service: &str,
+    protocol: &str,
+    address: &str,
+    action: &str,
+    message: &str,
+) -> SourceDocument {
     let parameters: Vec<String> = address
         .split('{')
         .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| format!("{name}: {{}}")))
+        .filter_map(|rest| {
+            rest.split_once('}')
+                .map(|(name, _)| format!("{name}: {{}}"))
+        })
         .collect();
     let parameters = if parameters.is_empty() {
         String::new()
@@ -536,13 +547,49 @@ operations:
 fn parameterized_addresses_join_the_concrete_ones_they_fill_in() {
     let catalog = Catalog::build(
         vec![
-            one_channel("orders", "kafka", "orders.{region}.cancel", "send", "OrderCancelled"),
-            one_channel("eu-billing", "kafka", "orders.eu.cancel", "receive", "OrderCancelled"),
-            one_channel("audit", "kafka-secure", "orders.{zone}.cancel", "receive", "OrderCancelled"),
-            one_channel("us-shop", "kafka", "orders.us.cancel", "send", "OrderCancelled"),
+            one_channel(
+                "orders",
+                "kafka",
+                "orders.{region}.cancel",
+                "send",
+                "OrderCancelled",
+            ),
+            one_channel(
+                "eu-billing",
+                "kafka",
+                "orders.eu.cancel",
+                "receive",
+                "OrderCancelled",
+            ),
+            one_channel(
+                "audit",
+                "kafka-secure",
+                "orders.{zone}.cancel",
+                "receive",
+                "OrderCancelled",
+            ),
+            one_channel(
+                "us-shop",
+                "kafka",
+                "orders.us.cancel",
+                "send",
+                "OrderCancelled",
+            ),
             // Another protocol, and an address the template does not fill in: not joined.
-            one_channel("sqs-copy", "sqs", "orders.eu.cancel", "receive", "OrderCancelled"),
-            one_channel("refunds", "kafka", "orders.eu.refund", "receive", "OrderCancelled"),
+            one_channel(
+                "sqs-copy",
+                "sqs",
+                "orders.eu.cancel",
+                "receive",
+                "OrderCancelled",
+            ),
+            one_channel(
+                "refunds",
+                "kafka",
+                "orders.eu.refund",
+                "receive",
+                "OrderCancelled",
+            ),
         ],
         CatalogConfig::default(),
         "",
@@ -564,11 +611,32 @@ fn parameterized_addresses_join_the_concrete_ones_they_fill_in() {
         [
             // The template producer reaches the concrete consumer (its channel ends the path)
             // and the other template, renamed parameter and TLS variant alike.
-            ("orders", "audit", vec!["kafka:orders.{region}.cancel".to_owned(), "kafka:orders.{zone}.cancel".to_owned()]),
-            ("orders", "eu-billing", vec!["kafka:orders.{region}.cancel".to_owned(), "kafka:orders.eu.cancel".to_owned()]),
+            (
+                "orders",
+                "audit",
+                vec![
+                    "kafka:orders.{region}.cancel".to_owned(),
+                    "kafka:orders.{zone}.cancel".to_owned()
+                ]
+            ),
+            (
+                "orders",
+                "eu-billing",
+                vec![
+                    "kafka:orders.{region}.cancel".to_owned(),
+                    "kafka:orders.eu.cancel".to_owned()
+                ]
+            ),
             // A concrete producer reaches the template consumer, not a consumer of another
             // concrete address (meeting is not transitive).
-            ("us-shop", "audit", vec!["kafka:orders.us.cancel".to_owned(), "kafka:orders.{zone}.cancel".to_owned()]),
+            (
+                "us-shop",
+                "audit",
+                vec![
+                    "kafka:orders.us.cancel".to_owned(),
+                    "kafka:orders.{zone}.cancel".to_owned()
+                ]
+            ),
         ]
     );
     let orphans: Vec<(OrphanKind, String)> = catalog
@@ -593,8 +661,14 @@ fn parameterized_addresses_join_the_concrete_ones_they_fill_in() {
         .iter()
         .map(|p| format!("{} {}", p.service, p.channel))
         .collect();
-    assert!(consumers.contains(&"eu-billing kafka:orders.eu.cancel".to_owned()), "{consumers:?}");
+    assert!(
+        consumers.contains(&"eu-billing kafka:orders.eu.cancel".to_owned()),
+        "{consumers:?}"
+    );
     // The graph links the channels that meet.
-    let mermaid = tidings_catalog::graph::to_mermaid(&tidings_catalog::graph::message_graph(&catalog, "OrderCancelled"));
+    let mermaid = tidings_catalog::graph::to_mermaid(&tidings_catalog::graph::message_graph(
+        &catalog,
+        "OrderCancelled",
+    ));
     assert!(mermaid.contains("same channel"), "{mermaid}");
 }

@@ -39,9 +39,15 @@ use crate::{Effect, SchemaChange, Wording};
 /// Every change from the Avro schema `old` to `new`, incompatibilities first (BACKWARD,
 /// then FORWARD), then the safe ones; `level` decides which directions are
 /// [`checked`](SchemaChange::checked). An error when either schema is not valid Avro.
-pub fn changes(old: &Value, new: &Value, level: Level, wording: Wording<'_>) -> Result<Vec<SchemaChange>, String> {
+pub fn changes(
+    old: &Value,
+    new: &Value,
+    level: Level,
+    wording: Wording<'_>,
+) -> Result<Vec<SchemaChange>, String> {
     let parse = |which: &str, v: &Value| {
-        Contract::parse(&v.to_string()).map_err(|e| format!("the {which} Avro schema cannot be compared: {e}"))
+        Contract::parse(&v.to_string())
+            .map_err(|e| format!("the {which} Avro schema cannot be compared: {e}"))
     };
     let (o, n) = match wording {
         Wording::Versions { .. } => ("old", "new"),
@@ -51,9 +57,15 @@ pub fn changes(old: &Value, new: &Value, level: Level, wording: Wording<'_>) -> 
     let backward = can_read(&oc, &nc);
     let forward = can_read(&nc, &oc);
     let typed = |list: &[Incompatibility], rule: Rule| -> BTreeSet<String> {
-        list.iter().filter(|i| i.rule == rule).map(|i| rest(&i.path).to_owned()).collect()
+        list.iter()
+            .filter(|i| i.rule == rule)
+            .map(|i| rest(&i.path).to_owned())
+            .collect()
     };
-    let both_types: BTreeSet<String> = typed(&backward[..], Rule::Type).intersection(&typed(&forward[..], Rule::Type)).cloned().collect();
+    let both_types: BTreeSet<String> = typed(&backward[..], Rule::Type)
+        .intersection(&typed(&forward[..], Rule::Type))
+        .cloned()
+        .collect();
     let mut out = Vec::new();
     for (list, is_backward) in [(&backward, true), (&forward, false)] {
         for i in list {
@@ -111,8 +123,16 @@ pub fn changes(old: &Value, new: &Value, level: Level, wording: Wording<'_>) -> 
             });
         }
     }
-    let broken: Vec<String> = backward.iter().chain(&forward).map(|i| rest(&i.path).to_owned()).collect();
-    let mut notes = Notes { wording, broken: &broken, out: Vec::new() };
+    let broken: Vec<String> = backward
+        .iter()
+        .chain(&forward)
+        .map(|i| rest(&i.path).to_owned())
+        .collect();
+    let mut notes = Notes {
+        wording,
+        broken: &broken,
+        out: Vec::new(),
+    };
     notes.record(old, new, "", "", "", 0);
     out.extend(notes.out);
     Ok(out)
@@ -139,24 +159,36 @@ fn field_of(rest: &str) -> String {
     out.strip_prefix('.').map(str::to_owned).unwrap_or(out)
 }
 
-const PRIMITIVES: [&str; 8] = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
+const PRIMITIVES: [&str; 8] = [
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+];
 
 /// Named types of a schema by name and full name, with their pointers.
-fn named_types<'v>(v: &'v Value, at: &str, namespace: Option<&str>, out: &mut NamedTypes<'v>, depth: usize) {
+fn named_types<'v>(
+    v: &'v Value,
+    at: &str,
+    namespace: Option<&str>,
+    out: &mut NamedTypes<'v>,
+    depth: usize,
+) {
     if depth > 64 {
         return;
     }
     match v {
         Value::Object(map) => {
             let ns = map.get("namespace").and_then(Value::as_str).or(namespace);
-            let named = matches!(map.get("type").and_then(Value::as_str), Some("record" | "error" | "enum" | "fixed"));
+            let named = matches!(
+                map.get("type").and_then(Value::as_str),
+                Some("record" | "error" | "enum" | "fixed")
+            );
             if let (true, Some(name)) = (named, map.get("name").and_then(Value::as_str)) {
                 out.entry(name.to_owned()).or_insert((v, at.to_owned()));
                 if let Some(last) = name.rsplit('.').next() {
                     out.entry(last.to_owned()).or_insert((v, at.to_owned()));
                 }
                 if let Some(ns) = ns.filter(|_| !name.contains('.')) {
-                    out.entry(format!("{ns}.{name}")).or_insert((v, at.to_owned()));
+                    out.entry(format!("{ns}.{name}"))
+                        .or_insert((v, at.to_owned()));
                 }
             }
             for (k, child) in map {
@@ -197,7 +229,12 @@ fn resolve(names: &NamedTypes<'_>, node: &Value, ptr: String) -> (Value, String)
 }
 
 /// `node` resolved, or the first branch of it (a union) that `want` accepts.
-fn branch(names: &NamedTypes<'_>, node: &Value, ptr: String, want: &dyn Fn(&Value) -> bool) -> (Value, String) {
+fn branch(
+    names: &NamedTypes<'_>,
+    node: &Value,
+    ptr: String,
+    want: &dyn Fn(&Value) -> bool,
+) -> (Value, String) {
     let (node, ptr) = resolve(names, node, ptr);
     if let Value::Array(branches) = &node {
         for (i, b) in branches.iter().enumerate() {
@@ -243,11 +280,14 @@ pub fn pointer_of(schema: &Value, rest: &str) -> String {
                     chars.next();
                 }
                 let index = |r: &Value| {
-                    r.get("fields")
-                        .and_then(Value::as_array)
-                        .and_then(|f| f.iter().position(|f| f.get("name").and_then(Value::as_str) == Some(name.as_str())))
+                    r.get("fields").and_then(Value::as_array).and_then(|f| {
+                        f.iter().position(|f| {
+                            f.get("name").and_then(Value::as_str) == Some(name.as_str())
+                        })
+                    })
                 };
-                let (record, p) = branch(&names, &node, ptr.clone(), &|r: &Value| index(r).is_some());
+                let (record, p) =
+                    branch(&names, &node, ptr.clone(), &|r: &Value| index(r).is_some());
                 let Some(i) = index(&record) else { return ptr };
                 node = record["fields"][i].clone();
                 ptr = format!("{p}/fields/{i}");
@@ -255,10 +295,17 @@ pub fn pointer_of(schema: &Value, rest: &str) -> String {
             }
             '[' | '{' => {
                 chars.next(); // `]` or `}`
-                let (kind, key) = if c == '[' { ("array", "items") } else { ("map", "values") };
-                let (container, p) =
-                    branch(&names, &node, ptr.clone(), &|r: &Value| r.get("type").and_then(Value::as_str) == Some(kind));
-                let Some(inner) = container.get(key) else { return ptr };
+                let (kind, key) = if c == '[' {
+                    ("array", "items")
+                } else {
+                    ("map", "values")
+                };
+                let (container, p) = branch(&names, &node, ptr.clone(), &|r: &Value| {
+                    r.get("type").and_then(Value::as_str) == Some(kind)
+                });
+                let Some(inner) = container.get(key) else {
+                    return ptr;
+                };
                 node = inner.clone();
                 ptr = format!("{p}/{key}");
             }
@@ -295,11 +342,21 @@ fn inline_record(v: &Value) -> Option<&Value> {
 impl Notes<'_> {
     fn covered(&self, path: &str) -> bool {
         self.broken.iter().any(|b| {
-            b == path || b.strip_prefix(path).is_some_and(|r| r.starts_with(['.', '[', '{', '<']))
+            b == path
+                || b.strip_prefix(path)
+                    .is_some_and(|r| r.starts_with(['.', '[', '{', '<']))
         })
     }
 
-    fn note(&mut self, kind: &str, pointer: String, in_new: bool, field: &str, versions: String, between: String) {
+    fn note(
+        &mut self,
+        kind: &str,
+        pointer: String,
+        in_new: bool,
+        field: &str,
+        versions: String,
+        between: String,
+    ) {
         let description = match self.wording {
             Wording::Versions { .. } => versions,
             Wording::Between { .. } => between,
@@ -323,7 +380,11 @@ impl Notes<'_> {
         let fields = |v: &Value| -> Vec<(String, Value)> {
             v.get("fields")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|f| Some((f.get("name")?.as_str()?.to_owned(), f.clone()))).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| Some((f.get("name")?.as_str()?.to_owned(), f.clone())))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let (of, nf) = (fields(old), fields(new));
@@ -419,9 +480,19 @@ mod tests {
             ]
         });
         assert_eq!(pointer_of(&schema, ".id"), "/fields/0");
-        assert_eq!(pointer_of(&schema, ".items[].qty"), "/fields/1/type/items/fields/1");
-        assert_eq!(pointer_of(&schema, ".tags{}.sku"), "/fields/1/type/items/fields/0", "a named reference points at its definition");
-        assert_eq!(pointer_of(&schema, ".previous.qty"), "/fields/1/type/items/fields/1");
+        assert_eq!(
+            pointer_of(&schema, ".items[].qty"),
+            "/fields/1/type/items/fields/1"
+        );
+        assert_eq!(
+            pointer_of(&schema, ".tags{}.sku"),
+            "/fields/1/type/items/fields/0",
+            "a named reference points at its definition"
+        );
+        assert_eq!(
+            pointer_of(&schema, ".previous.qty"),
+            "/fields/1/type/items/fields/1"
+        );
         assert_eq!(pointer_of(&schema, ".previous<null>"), "/fields/3");
         assert_eq!(pointer_of(&schema, ".nope.deeper"), "", "as far as it goes");
         assert_eq!(pointer_of(&schema, ""), "");

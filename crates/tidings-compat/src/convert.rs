@@ -128,11 +128,24 @@ mod tests {
             ]
         });
         let json = avro_to_json_schema(&avro);
-        assert_eq!(json["required"], json!(["order_id", "total", "note", "status", "lines", "previous"]));
+        assert_eq!(
+            json["required"],
+            json!(["order_id", "total", "note", "status", "lines", "previous"])
+        );
         assert_eq!(json["properties"]["total"], json!({"type": "string"}));
-        assert_eq!(json["properties"]["note"], json!({"anyOf": [{"type": "string"}, {"type": "null"}]}));
+        assert_eq!(
+            json["properties"]["note"],
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        );
         assert_eq!(json["properties"]["status"]["enum"], json!(["new", "paid"]));
-        assert_eq!(json["properties"]["lines"]["items"]["properties"]["qty"], json!({"type": "integer"}));
-        assert_eq!(json["properties"]["previous"]["anyOf"][0]["properties"]["qty"], json!({"type": "integer"}), "named types resolve");
+        assert_eq!(
+            json["properties"]["lines"]["items"]["properties"]["qty"],
+            json!({"type": "integer"})
+        );
+        assert_eq!(
+            json["properties"]["previous"]["anyOf"][0]["properties"]["qty"],
+            json!({"type": "integer"}),
+            "named types resolve"
+        );
     }
 }

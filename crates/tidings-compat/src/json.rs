@@ -31,7 +31,10 @@ const MAX_DEPTH: usize = 64;
 /// Every change from `old` to `new` (both JSON Schemas, references inlined), in schema
 /// order, described in `wording`.
 pub fn changes(old: &Value, new: &Value, wording: Wording<'_>) -> Vec<SchemaChange> {
-    let mut w = Walk { wording, out: Vec::new() };
+    let mut w = Walk {
+        wording,
+        out: Vec::new(),
+    };
     w.schema("", "", old, new, false, 0);
     w.out
 }
@@ -80,7 +83,11 @@ fn unwrap_nullable(schema: &Value) -> Option<(&Value, String)> {
 fn raw_types(v: &Value) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = match v.get("type") {
         Some(Value::String(t)) => [t.clone()].into(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => BTreeSet::new(),
     };
     if out.is_empty() && v.get("properties").is_some() {
@@ -93,7 +100,13 @@ fn raw_types(v: &Value) -> BTreeSet<String> {
 fn accepted(types: &BTreeSet<String>) -> BTreeSet<String> {
     types
         .iter()
-        .flat_map(|t| if t == "number" { vec![t.clone(), "integer".to_owned()] } else { vec![t.clone()] })
+        .flat_map(|t| {
+            if t == "number" {
+                vec![t.clone(), "integer".to_owned()]
+            } else {
+                vec![t.clone()]
+            }
+        })
         .collect()
 }
 
@@ -107,7 +120,12 @@ fn shown(types: &BTreeSet<String>) -> String {
 
 fn names(v: Option<&Value>) -> BTreeSet<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -149,10 +167,24 @@ impl Walk<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, kind: &str, pointer: String, in_new: bool, field: &str, effect: Effect, versions: String, between: impl FnOnce(&str, &str, &str, &str) -> String) {
+    fn push(
+        &mut self,
+        kind: &str,
+        pointer: String,
+        in_new: bool,
+        field: &str,
+        effect: Effect,
+        versions: String,
+        between: impl FnOnce(&str, &str, &str, &str) -> String,
+    ) {
         let description = match self.wording {
             Wording::Versions { .. } => versions,
-            Wording::Between { old, old_verb, new, new_verb } => between(old, old_verb, new, new_verb),
+            Wording::Between {
+                old,
+                old_verb,
+                new,
+                new_verb,
+            } => between(old, old_verb, new, new_verb),
         };
         self.out.push(SchemaChange {
             kind: kind.to_owned(),
@@ -167,7 +199,15 @@ impl Walk<'_> {
     }
 
     /// The types changed from `ot` to `nt` (shown as `os`, `ns`).
-    fn types(&mut self, at: &str, field: &str, ot: &BTreeSet<String>, nt: &BTreeSet<String>, os: String, ns: String) {
+    fn types(
+        &mut self,
+        at: &str,
+        field: &str,
+        ot: &BTreeSet<String>,
+        nt: &BTreeSet<String>,
+        os: String,
+        ns: String,
+    ) {
         if ot == nt {
             return;
         }
@@ -191,12 +231,26 @@ impl Walk<'_> {
         };
         let label = self.label(field);
         let (st, sn) = (shown(ot), shown(nt));
-        self.push(kind, join(at, "type"), false, field, effect, format!("{label} type changed from {os} to {ns}"), |o, ov, n, nv| {
-            format!("{label}: {o} {ov} {st}, {n} {nv} {sn}")
-        });
+        self.push(
+            kind,
+            join(at, "type"),
+            false,
+            field,
+            effect,
+            format!("{label} type changed from {os} to {ns}"),
+            |o, ov, n, nv| format!("{label}: {o} {ov} {st}, {n} {nv} {sn}"),
+        );
     }
 
-    fn schema(&mut self, at: &str, field: &str, old: &Value, new: &Value, types_done: bool, depth: usize) {
+    fn schema(
+        &mut self,
+        at: &str,
+        field: &str,
+        old: &Value,
+        new: &Value,
+        types_done: bool,
+        depth: usize,
+    ) {
         if old == new || depth > MAX_DEPTH {
             return;
         }
@@ -204,11 +258,25 @@ impl Walk<'_> {
         let (ow, nw) = (unwrap_nullable(old), unwrap_nullable(new));
         if ow.is_some() || nw.is_some() {
             let (oi, ot, op) = match &ow {
-                Some((inner, p)) => (*inner, raw_types(inner).into_iter().chain(["null".to_owned()]).collect(), p.clone()),
+                Some((inner, p)) => (
+                    *inner,
+                    raw_types(inner)
+                        .into_iter()
+                        .chain(["null".to_owned()])
+                        .collect(),
+                    p.clone(),
+                ),
                 None => (old, raw_types(old), String::new()),
             };
             let (ni, nt, _) = match &nw {
-                Some((inner, p)) => (*inner, raw_types(inner).into_iter().chain(["null".to_owned()]).collect(), p.clone()),
+                Some((inner, p)) => (
+                    *inner,
+                    raw_types(inner)
+                        .into_iter()
+                        .chain(["null".to_owned()])
+                        .collect(),
+                    p.clone(),
+                ),
                 None => (new, raw_types(new), String::new()),
             };
             if !(types_done || ot.is_empty() && ow.is_none() || nt.is_empty() && nw.is_none()) {
@@ -231,20 +299,34 @@ impl Walk<'_> {
         for r in nr.difference(&or) {
             let c = child(field, r);
             let has = op.contains_key(r);
-            self.push("required-field-added", join(at, "required"), true, &c, Effect::Narrows, format!("{label} now requires \"{r}\": messages without it are rejected"), |o, _, n, _| {
-                if has {
-                    format!("`{c}` is required by {n}; {o} may leave it out")
-                } else {
-                    format!("`{c}` is required by {n}; {o} does not have it")
-                }
-            });
+            self.push(
+                "required-field-added",
+                join(at, "required"),
+                true,
+                &c,
+                Effect::Narrows,
+                format!("{label} now requires \"{r}\": messages without it are rejected"),
+                |o, _, n, _| {
+                    if has {
+                        format!("`{c}` is required by {n}; {o} may leave it out")
+                    } else {
+                        format!("`{c}` is required by {n}; {o} does not have it")
+                    }
+                },
+            );
         }
         for r in or.difference(&nr) {
             if np.contains_key(r) {
                 let c = child(field, r);
-                self.push("required-field-made-optional", join(at, "required"), false, &c, Effect::Loosens, format!("\"{r}\" of {label} is no longer required: consumers may not get it"), |o, _, n, _| {
-                    format!("`{c}` is required by {o}, optional for {n}")
-                });
+                self.push(
+                    "required-field-made-optional",
+                    join(at, "required"),
+                    false,
+                    &c,
+                    Effect::Loosens,
+                    format!("\"{r}\" of {label} is no longer required: consumers may not get it"),
+                    |o, _, n, _| format!("`{c}` is required by {o}, optional for {n}"),
+                );
             }
         }
         // Properties.
@@ -260,7 +342,11 @@ impl Walk<'_> {
                         ("field-removed", format!("field \"{name}\" was removed from {label}: consumers reading it break"))
                     };
                     // Where extra properties are refused, old messages carrying it are rejected too.
-                    let effect = if closed { Effect::Both } else { Effect::Loosens };
+                    let effect = if closed {
+                        Effect::Both
+                    } else {
+                        Effect::Loosens
+                    };
                     self.push(kind, pat, false, &c, effect, text, |o, _, n, _| {
                         if closed {
                             format!("`{c}` is in {o}; {n} refuses it (additionalProperties: false)")
@@ -278,49 +364,96 @@ impl Walk<'_> {
                 continue;
             }
             let c = child(field, name);
-            self.push("field-added", join(&join(at, "properties"), name), true, &c, Effect::Safe, format!("optional field \"{name}\" was added to {label}"), |_, _, n, _| {
-                format!("`{c}` only in {n} (optional)")
-            });
+            self.push(
+                "field-added",
+                join(&join(at, "properties"), name),
+                true,
+                &c,
+                Effect::Safe,
+                format!("optional field \"{name}\" was added to {label}"),
+                |_, _, n, _| format!("`{c}` only in {n} (optional)"),
+            );
         }
         // Items.
         match (old.get("items"), new.get("items")) {
-            (Some(oi @ Value::Object(_)), Some(ni @ Value::Object(_))) => {
-                self.schema(&join(at, "items"), &format!("{field}[]"), oi, ni, false, depth + 1)
-            }
+            (Some(oi @ Value::Object(_)), Some(ni @ Value::Object(_))) => self.schema(
+                &join(at, "items"),
+                &format!("{field}[]"),
+                oi,
+                ni,
+                false,
+                depth + 1,
+            ),
             (a, b) if a != b && a.is_some() && b.is_some() => self.composition(at, field, "items"),
             _ => {}
         }
         // Enum.
-        if let (Some(Value::Array(oe)), Some(Value::Array(ne))) = (old.get("enum"), new.get("enum")) {
+        if let (Some(Value::Array(oe)), Some(Value::Array(ne))) = (old.get("enum"), new.get("enum"))
+        {
             for v in oe.iter().filter(|v| !ne.contains(v)) {
                 let s = short(v);
-                self.push("enum-value-removed", join(at, "enum"), false, field, Effect::Narrows, format!("{label} no longer allows {s}"), |o, _, n, _| {
-                    format!("{label}: {s} is allowed by {o}, not by {n}")
-                });
+                self.push(
+                    "enum-value-removed",
+                    join(at, "enum"),
+                    false,
+                    field,
+                    Effect::Narrows,
+                    format!("{label} no longer allows {s}"),
+                    |o, _, n, _| format!("{label}: {s} is allowed by {o}, not by {n}"),
+                );
             }
             for v in ne.iter().filter(|v| !oe.contains(v)) {
                 let s = short(v);
-                self.push("enum-value-added", join(at, "enum"), true, field, Effect::Loosens, format!("{label} now allows {s}: consumers may not handle it"), |o, _, n, _| {
-                    format!("{label}: {s} is allowed by {n}, not by {o}")
-                });
+                self.push(
+                    "enum-value-added",
+                    join(at, "enum"),
+                    true,
+                    field,
+                    Effect::Loosens,
+                    format!("{label} now allows {s}: consumers may not handle it"),
+                    |o, _, n, _| format!("{label}: {s} is allowed by {n}, not by {o}"),
+                );
             }
         } else if old.get("enum").is_some() != new.get("enum").is_some() {
             let gained = new.get("enum").is_some();
-            let effect = if gained { Effect::Narrows } else { Effect::Loosens };
+            let effect = if gained {
+                Effect::Narrows
+            } else {
+                Effect::Loosens
+            };
             let list = show(new.get("enum").or(old.get("enum")));
-            self.push("enum-changed", join(at, "enum"), gained, field, effect, format!("{label} {} its list of allowed values", if gained { "gained" } else { "lost" }), |o, _, n, _| {
-                if gained {
-                    format!("{label}: {n} accepts only {list}; {o} does not restrict its values")
-                } else {
-                    format!("{label}: {o} restricts its values to {list}; {n} does not")
-                }
-            });
+            self.push(
+                "enum-changed",
+                join(at, "enum"),
+                gained,
+                field,
+                effect,
+                format!(
+                    "{label} {} its list of allowed values",
+                    if gained { "gained" } else { "lost" }
+                ),
+                |o, _, n, _| {
+                    if gained {
+                        format!(
+                            "{label}: {n} accepts only {list}; {o} does not restrict its values"
+                        )
+                    } else {
+                        format!("{label}: {o} restricts its values to {list}; {n} does not")
+                    }
+                },
+            );
         }
         if old.get("const") != new.get("const") {
             let (a, b) = (show(old.get("const")), show(new.get("const")));
-            self.push("const-changed", join(at, "const"), false, field, Effect::Both, format!("{label} constant changed from {a} to {b}"), |o, _, n, _| {
-                format!("{label}: constant {a} in {o}, {b} in {n}")
-            });
+            self.push(
+                "const-changed",
+                join(at, "const"),
+                false,
+                field,
+                Effect::Both,
+                format!("{label} constant changed from {a} to {b}"),
+                |o, _, n, _| format!("{label}: constant {a} in {o}, {b} in {n}"),
+            );
         }
         // additionalProperties.
         let closedness = |v: &Value| match v.get("additionalProperties") {
@@ -329,34 +462,88 @@ impl Walk<'_> {
             _ => 0,
         };
         let (oa, na) = (closedness(old), closedness(new));
-        let (a, b) = (show(old.get("additionalProperties")), show(new.get("additionalProperties")));
-        let between = |o: &str, _: &str, n: &str, _: &str| format!("{label}: additionalProperties {a} in {o}, {b} in {n}");
+        let (a, b) = (
+            show(old.get("additionalProperties")),
+            show(new.get("additionalProperties")),
+        );
+        let between = |o: &str, _: &str, n: &str, _: &str| {
+            format!("{label}: additionalProperties {a} in {o}, {b} in {n}")
+        };
         if na > oa {
-            let text = format!("{label} accepts fewer extra properties (additionalProperties {a} -> {b})");
-            self.push("additional-properties-tightened", join(at, "additionalProperties"), false, field, Effect::Narrows, text, between);
+            let text =
+                format!("{label} accepts fewer extra properties (additionalProperties {a} -> {b})");
+            self.push(
+                "additional-properties-tightened",
+                join(at, "additionalProperties"),
+                false,
+                field,
+                Effect::Narrows,
+                text,
+                between,
+            );
         } else if na < oa {
-            let text = format!("{label} accepts more extra properties (additionalProperties {a} -> {b})");
-            self.push("additional-properties-loosened", join(at, "additionalProperties"), false, field, Effect::Safe, text, between);
+            let text =
+                format!("{label} accepts more extra properties (additionalProperties {a} -> {b})");
+            self.push(
+                "additional-properties-loosened",
+                join(at, "additionalProperties"),
+                false,
+                field,
+                Effect::Safe,
+                text,
+                between,
+            );
         }
         self.default(at, field, old, new);
         // Bounds: a lower bound raised or an upper bound lowered narrows; the reverse loosens.
         for (key, lower) in [
-            ("minimum", true), ("exclusiveMinimum", true), ("minLength", true), ("minItems", true), ("minProperties", true),
-            ("maximum", false), ("exclusiveMaximum", false), ("maxLength", false), ("maxItems", false), ("maxProperties", false),
+            ("minimum", true),
+            ("exclusiveMinimum", true),
+            ("minLength", true),
+            ("minItems", true),
+            ("minProperties", true),
+            ("maximum", false),
+            ("exclusiveMaximum", false),
+            ("maxLength", false),
+            ("maxItems", false),
+            ("maxProperties", false),
         ] {
-            let (a, b) = (old.get(key).and_then(Value::as_f64), new.get(key).and_then(Value::as_f64));
+            let (a, b) = (
+                old.get(key).and_then(Value::as_f64),
+                new.get(key).and_then(Value::as_f64),
+            );
             let tighter = match (a, b) {
                 _ if a == b => continue,
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
-                (Some(a), Some(b)) => if lower { b > a } else { b < a },
+                (Some(a), Some(b)) => {
+                    if lower {
+                        b > a
+                    } else {
+                        b < a
+                    }
+                }
                 (None, None) => continue,
             };
-            let effect = if tighter { Effect::Narrows } else { Effect::Loosens };
+            let effect = if tighter {
+                Effect::Narrows
+            } else {
+                Effect::Loosens
+            };
             let (sa, sb) = (show(old.get(key)), show(new.get(key)));
-            self.push(if tighter { "constraint-tightened" } else { "constraint-loosened" }, join(at, key), false, field, effect, format!("{label} {key} changed from {sa} to {sb}"), |o, _, n, _| {
-                format!("{label}: {key} {sa} in {o}, {sb} in {n}")
-            });
+            self.push(
+                if tighter {
+                    "constraint-tightened"
+                } else {
+                    "constraint-loosened"
+                },
+                join(at, key),
+                false,
+                field,
+                effect,
+                format!("{label} {key} changed from {sa} to {sb}"),
+                |o, _, n, _| format!("{label}: {key} {sa} in {o}, {sb} in {n}"),
+            );
         }
         for key in ["pattern", "format"] {
             if old.get(key) != new.get(key) {
@@ -366,12 +553,28 @@ impl Walk<'_> {
                     _ => Effect::Both,
                 };
                 let (sa, sb) = (show(old.get(key)), show(new.get(key)));
-                self.push(&format!("{key}-changed"), join(at, key), false, field, effect, format!("{label} {key} changed from {sa} to {sb}"), |o, _, n, _| {
-                    format!("{label}: {key} {sa} in {o}, {sb} in {n}")
-                });
+                self.push(
+                    &format!("{key}-changed"),
+                    join(at, key),
+                    false,
+                    field,
+                    effect,
+                    format!("{label} {key} changed from {sa} to {sb}"),
+                    |o, _, n, _| format!("{label}: {key} {sa} in {o}, {sb} in {n}"),
+                );
             }
         }
-        for key in ["oneOf", "anyOf", "allOf", "not", "if", "then", "else", "patternProperties", "dependencies"] {
+        for key in [
+            "oneOf",
+            "anyOf",
+            "allOf",
+            "not",
+            "if",
+            "then",
+            "else",
+            "patternProperties",
+            "dependencies",
+        ] {
             if old.get(key) != new.get(key) {
                 self.composition(at, field, key);
             }
@@ -384,21 +587,39 @@ impl Walk<'_> {
         match (old.get("default"), new.get("default")) {
             (None, Some(v)) => {
                 let s = short(v);
-                self.push("default-added", p, true, field, Effect::Safe, format!("{label} gained the default {s}"), |o, _, n, _| {
-                    format!("{label}: default {s} in {n}, none in {o}")
-                })
+                self.push(
+                    "default-added",
+                    p,
+                    true,
+                    field,
+                    Effect::Safe,
+                    format!("{label} gained the default {s}"),
+                    |o, _, n, _| format!("{label}: default {s} in {n}, none in {o}"),
+                )
             }
             (Some(v), None) => {
                 let s = short(v);
-                self.push("default-removed", p, false, field, Effect::Loosens, format!("{label} lost its default {s}: consumers relying on it break"), |o, _, n, _| {
-                    format!("{label}: default {s} in {o}, none in {n}")
-                })
+                self.push(
+                    "default-removed",
+                    p,
+                    false,
+                    field,
+                    Effect::Loosens,
+                    format!("{label} lost its default {s}: consumers relying on it break"),
+                    |o, _, n, _| format!("{label}: default {s} in {o}, none in {n}"),
+                )
             }
             (Some(a), Some(b)) if a != b => {
                 let (a, b) = (short(a), short(b));
-                self.push("default-changed", p, false, field, Effect::Loosens, format!("{label} default changed from {a} to {b}"), |o, _, n, _| {
-                    format!("{label}: default {a} in {o}, {b} in {n}")
-                })
+                self.push(
+                    "default-changed",
+                    p,
+                    false,
+                    field,
+                    Effect::Loosens,
+                    format!("{label} default changed from {a} to {b}"),
+                    |o, _, n, _| format!("{label}: default {a} in {o}, {b} in {n}"),
+                )
             }
             _ => {}
         }
@@ -418,7 +639,10 @@ mod tests {
     use serde_json::json;
 
     fn kinds(old: &Value, new: &Value) -> Vec<(String, String, Effect)> {
-        changes(old, new, Wording::PRODUCER_CONSUMER).into_iter().map(|c| (c.kind, c.field, c.effect)).collect()
+        changes(old, new, Wording::PRODUCER_CONSUMER)
+            .into_iter()
+            .map(|c| (c.kind, c.field, c.effect))
+            .collect()
     }
 
     fn order(extra: Value) -> Value {
@@ -443,7 +667,10 @@ mod tests {
         let consumer = json!({"type": "object", "properties": {"order_id": {"type": "string"}, "total": {"type": "number"}}, "required": ["order_id"]});
         let mut producer = order(json!({}));
         producer["properties"]["total"]["type"] = json!("integer");
-        let narrowing: Vec<_> = kinds(&producer, &consumer).into_iter().filter(|(_, _, e)| e.narrows()).collect();
+        let narrowing: Vec<_> = kinds(&producer, &consumer)
+            .into_iter()
+            .filter(|(_, _, e)| e.narrows())
+            .collect();
         assert_eq!(narrowing, vec![]);
     }
 
@@ -459,8 +686,14 @@ mod tests {
             "required": ["total", "status"]
         });
         let consumer = order(json!({}));
-        let found: Vec<SchemaChange> = changes(&producer, &consumer, Wording::PRODUCER_CONSUMER).into_iter().filter(|c| c.effect.narrows()).collect();
-        let got: Vec<(&str, &str, &str)> = found.iter().map(|c| (c.kind.as_str(), c.field.as_str(), c.description.as_str())).collect();
+        let found: Vec<SchemaChange> = changes(&producer, &consumer, Wording::PRODUCER_CONSUMER)
+            .into_iter()
+            .filter(|c| c.effect.narrows())
+            .collect();
+        let got: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|c| (c.kind.as_str(), c.field.as_str(), c.description.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -472,7 +705,10 @@ mod tests {
                 ("type-changed", "total", "`total`: the producer sends null | string, the consumer accepts number"),
             ]
         );
-        assert_eq!(found[3].pointer, "/properties/items/items/properties/sku/type");
+        assert_eq!(
+            found[3].pointer,
+            "/properties/items/items/properties/sku/type"
+        );
     }
 
     #[test]
@@ -480,12 +716,24 @@ mod tests {
         let wrap = |inner: Value| json!({"type": "object", "properties": {"address": {"anyOf": [inner, {"type": "null"}]}}});
         let a = wrap(json!({"type": "object", "properties": {"city": {"type": "string"}}}));
         let b = wrap(json!({"type": "object", "properties": {"city": {"type": "integer"}}}));
-        assert_eq!(kinds(&a, &b), [("type-changed".into(), "address.city".into(), Effect::Both)]);
-        assert_eq!(changes(&a, &b, Wording::PRODUCER_CONSUMER)[0].pointer, "/properties/address/anyOf/0/properties/city/type");
+        assert_eq!(
+            kinds(&a, &b),
+            [("type-changed".into(), "address.city".into(), Effect::Both)]
+        );
+        assert_eq!(
+            changes(&a, &b, Wording::PRODUCER_CONSUMER)[0].pointer,
+            "/properties/address/anyOf/0/properties/city/type"
+        );
         // Null dropped: narrowed; null allowed: widened.
         let plain = json!({"type": "object", "properties": {"address": {"type": "object", "properties": {"city": {"type": "string"}}}}});
-        assert_eq!(kinds(&a, &plain), [("type-narrowed".into(), "address".into(), Effect::Narrows)]);
-        assert_eq!(kinds(&plain, &a), [("type-widened".into(), "address".into(), Effect::Loosens)]);
+        assert_eq!(
+            kinds(&a, &plain),
+            [("type-narrowed".into(), "address".into(), Effect::Narrows)]
+        );
+        assert_eq!(
+            kinds(&plain, &a),
+            [("type-widened".into(), "address".into(), Effect::Loosens)]
+        );
     }
 
     #[test]
@@ -493,8 +741,18 @@ mod tests {
         let old = order(json!({}));
         let mut new = order(json!({}));
         new["properties"]["status"]["enum"] = json!(["new"]);
-        let found = changes(&old, &new, Wording::Versions { message: "OrderCreated", part: "payload" });
-        assert_eq!(found[0].description, "field \"status\" of \"OrderCreated\" no longer allows \"paid\"");
+        let found = changes(
+            &old,
+            &new,
+            Wording::Versions {
+                message: "OrderCreated",
+                part: "payload",
+            },
+        );
+        assert_eq!(
+            found[0].description,
+            "field \"status\" of \"OrderCreated\" no longer allows \"paid\""
+        );
         assert_eq!(found[0].pointer, "/properties/status/enum");
     }
 

@@ -162,11 +162,23 @@ pub struct NotComparable(pub String);
 /// direction when both are Avro: can the consumer's schema read the producer's data?).
 /// Mixed Avro and JSON Schema (the two sides of a converting bridge) are compared as
 /// JSON Schemas. Other formats are not comparable.
-pub fn breaks(producer: Payload<'_>, consumer: Payload<'_>) -> Result<Vec<SchemaChange>, NotComparable> {
+pub fn breaks(
+    producer: Payload<'_>,
+    consumer: Payload<'_>,
+) -> Result<Vec<SchemaChange>, NotComparable> {
     if producer.is_avro() && consumer.is_avro() {
-        return avro::changes(producer.schema, consumer.schema, Level::Backward, Wording::PRODUCER_CONSUMER)
-            .map(|all| all.into_iter().filter(|c| c.checked && c.effect.narrows()).collect())
-            .map_err(NotComparable);
+        return avro::changes(
+            producer.schema,
+            consumer.schema,
+            Level::Backward,
+            Wording::PRODUCER_CONSUMER,
+        )
+        .map(|all| {
+            all.into_iter()
+                .filter(|c| c.checked && c.effect.narrows())
+                .collect()
+        })
+        .map_err(NotComparable);
     }
     let (Some(p), Some(c)) = (producer.as_json_schema(), consumer.as_json_schema()) else {
         return Err(NotComparable(
@@ -183,14 +195,26 @@ pub fn breaks(producer: Payload<'_>, consumer: Payload<'_>) -> Result<Vec<Schema
 /// the sentences): the Avro changes in both directions when both are Avro, else the JSON
 /// Schema changes of their JSON forms. What `catalog lint` lists for a message defined
 /// differently by two services.
-pub fn differences(a: Payload<'_>, b: Payload<'_>, a_name: &str, b_name: &str) -> Result<Vec<SchemaChange>, NotComparable> {
-    let wording = Wording::Between { old: a_name, old_verb: "has", new: b_name, new_verb: "has" };
+pub fn differences(
+    a: Payload<'_>,
+    b: Payload<'_>,
+    a_name: &str,
+    b_name: &str,
+) -> Result<Vec<SchemaChange>, NotComparable> {
+    let wording = Wording::Between {
+        old: a_name,
+        old_verb: "has",
+        new: b_name,
+        new_verb: "has",
+    };
     if a.is_avro() && b.is_avro() {
         return avro::changes(a.schema, b.schema, Level::None, wording).map_err(NotComparable);
     }
     match (a.as_json_schema(), b.as_json_schema()) {
         (Some(x), Some(y)) => Ok(json::changes(&x, &y, wording)),
-        _ => Err(NotComparable("not comparable: a format other than JSON Schema and Avro".into())),
+        _ => Err(NotComparable(
+            "not comparable: a format other than JSON Schema and Avro".into(),
+        )),
     }
 }
 
@@ -205,19 +229,66 @@ mod tests {
         let avro_more = json!({"type": "record", "name": "Order", "fields": [
             {"name": "id", "type": "string"}, {"name": "total", "type": "long"}]});
         let fmt = Some("application/vnd.apache.avro;version=1.9.0");
-        let found = breaks(Payload { schema: &avro, format: fmt }, Payload { schema: &avro_more, format: fmt }).unwrap();
+        let found = breaks(
+            Payload {
+                schema: &avro,
+                format: fmt,
+            },
+            Payload {
+                schema: &avro_more,
+                format: fmt,
+            },
+        )
+        .unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].kind, "required-field-added");
         assert_eq!(found[0].pointer, "/fields/1");
         assert!(found[0].in_new);
         // The other way round the consumer skips the producer's extra field.
-        assert!(breaks(Payload { schema: &avro_more, format: fmt }, Payload { schema: &avro, format: fmt }).unwrap().is_empty());
+        assert!(breaks(
+            Payload {
+                schema: &avro_more,
+                format: fmt
+            },
+            Payload {
+                schema: &avro,
+                format: fmt
+            }
+        )
+        .unwrap()
+        .is_empty());
         // Avro producer, JSON consumer: through the JSON form.
         let consumer = json!({"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]});
-        let found = breaks(Payload { schema: &avro, format: fmt }, Payload { schema: &consumer, format: None }).unwrap();
-        assert_eq!(found.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["type-changed"]);
-        assert_eq!(found[0].description, "`id`: the producer sends string, the consumer accepts integer");
+        let found = breaks(
+            Payload {
+                schema: &avro,
+                format: fmt,
+            },
+            Payload {
+                schema: &consumer,
+                format: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            found.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+            ["type-changed"]
+        );
+        assert_eq!(
+            found[0].description,
+            "`id`: the producer sends string, the consumer accepts integer"
+        );
         let raml = Some("application/raml+yaml;version=1.0");
-        assert!(breaks(Payload { schema: &consumer, format: raml }, Payload { schema: &consumer, format: None }).is_err());
+        assert!(breaks(
+            Payload {
+                schema: &consumer,
+                format: raml
+            },
+            Payload {
+                schema: &consumer,
+                format: None
+            }
+        )
+        .is_err());
     }
 }
