@@ -20,7 +20,8 @@
 //! - [`load`]: files and folders -> documents (bad ones reported, skipped unless strict);
 //! - [`model`]: the [`Catalog`]: services, channels, bridges, and how they are joined;
 //! - [`query`]: who-consumes, who-produces, service, orphans, flows, lint;
-//! - [`schema`]: the field-level rules behind lint;
+//! - [`schema`]: what lint calls the same schema (the compatibility rules themselves are
+//!   `tidings_compat`'s, shared with `tidings diff`);
 //! - [`graph`]: flow graphs as Mermaid, DOT, or SVG laid out here;
 //! - [`html`]: the static offline HTML catalog;
 //! - [`ecosystem`]: Backstage `catalog-info.yaml`, EventCatalog generator configuration;
