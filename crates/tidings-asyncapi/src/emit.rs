@@ -20,6 +20,9 @@
 //!   has no parameters (a template names no concrete topic or queue). A channel's
 //!   declared bridges become `x-tidings-bridge: [{to: protocol:address, convert?,
 //!   description?}]`, sorted by target.
+//!   Broker options declared for a channel ([`ChannelDescription::bindings`]: Kafka
+//!   `partitions`/`replicas`, SQS queue attributes and `deadLetterQueue`) fill in the
+//!   binding of its protocol; the derived topic or queue name stays.
 //! - `operations`: keyed by id; messages reference the channel's messages, as 3.0
 //!   requires; a consumer group becomes `x-tidings-group` plus, by protocol, the kafka
 //!   `groupId` or nats `queue` operation binding; on a channel of one Kafka server every
@@ -31,6 +34,10 @@
 //! - Kafka dead letters: every consumer on a Kafka channel gets a send operation
 //!   `<id>_dlq` on the channel `<address>.dlq` (same message), where the Kafka broker
 //!   publishes what the consumer rejects.
+//! - Message keys: a producer on a Kafka channel declaring a key gives its message the
+//!   kafka 0.5.0 message binding `key`: the key field's schema from the payload, or
+//!   `{type: string}` for a key function. Two different keys for one message are an
+//!   error.
 //! - `components/messages`: keyed by message name, with `x-eventcatalog-message-type`
 //!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
@@ -40,7 +47,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::description::{
-    Action, BridgeDescription, ChannelDescription, MessageDescription, OperationDescription, ServiceDescription,
+    Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription, OperationDescription,
+    ServiceDescription,
 };
 use crate::error::{Problem, SpecError};
 use crate::model::{
@@ -84,6 +92,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     let operations = collect_operations(desc, &messages, &mut problems);
     let channels = plan_channels(desc, &operations, &servers, &mut problems);
     let built_operations = build_operations(&operations, &channels, &mut problems);
+    let message_keys = message_keys(desc, &component_messages, &channels, &mut problems);
     if !problems.is_empty() {
         return Err(SpecError::new(problems));
     }
@@ -135,6 +144,20 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
         });
         message.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
     }
+    // A key declared by a producer on Kafka: the message binding's `key`.
+    for (name, key) in message_keys {
+        let Some(message) = component_messages.get_mut(&name) else { continue };
+        let bindings = match message.bindings.get_or_insert_with(|| RefOr::Item(Bindings::new())) {
+            RefOr::Item(bindings) => bindings,
+            RefOr::Ref(_) => continue,
+        };
+        let binding = bindings
+            .entry("kafka".to_owned())
+            .or_insert_with(|| json!({"bindingVersion": "0.5.0"}));
+        if let Value::Object(binding) = binding {
+            binding.insert("key".to_owned(), key);
+        }
+    }
     document.servers = servers
         .into_iter()
         .filter_map(|(name, server)| Some((name, RefOr::Item(server?))))
@@ -158,6 +181,52 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     };
     document.components = (!components.is_empty()).then_some(components);
     Ok(document)
+}
+
+/// The Kafka message binding `key` of every message a producer on a Kafka channel
+/// declares a key for: the key field's schema from the (prepared) payload, or a string
+/// for a key function or a field the payload schema does not list (a renamed field, an
+/// Avro payload). Two different keys for one message are a problem.
+fn message_keys(
+    desc: &ServiceDescription,
+    messages: &BTreeMap<String, Message>,
+    channels: &BTreeMap<String, ChannelPlan>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Value> {
+    let mut keys: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    let mut operations: Vec<&OperationDescription> = desc.operations.iter().filter(|o| o.action == Action::Send).collect();
+    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    for operation in operations {
+        let Some(key) = &operation.key else { continue };
+        if channels.get(&operation.channel).and_then(|plan| plan.protocol) != Some("kafka") {
+            continue;
+        }
+        let (schema, how) = match key {
+            KeyDescription::Field(field) => {
+                let schema = messages
+                    .get(&operation.message)
+                    .and_then(|m| m.payload.as_ref())
+                    .and_then(|payload| payload.get("properties"))
+                    .and_then(|properties| properties.get(field))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "string"}));
+                (schema, format!("field `{field}` in `{}`", operation.id))
+            }
+            KeyDescription::Extractor(path) => (json!({"type": "string"}), format!("`{path}` in `{}`", operation.id)),
+        };
+        match keys.get(&operation.message) {
+            Some((existing, first)) if *existing != schema => problems.push(Problem::ConflictingMessageKey {
+                message: operation.message.clone(),
+                first: first.clone(),
+                second: how,
+            }),
+            Some(_) => {}
+            None => {
+                keys.insert(operation.message.clone(), (schema, how));
+            }
+        }
+    }
+    keys.into_iter().map(|(name, (schema, _))| (name, schema)).collect()
 }
 
 /// Whether a payload is a Multi Format Schema Object holding an Avro schema.
@@ -533,6 +602,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             server: routed.map(str::to_owned),
             parameters,
             bridges: Vec::new(),
+            bindings: BTreeMap::new(),
         };
         if !out.channels.contains(&channel) {
             out.channels.push(channel);
@@ -546,6 +616,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             description: None,
             group: None,
             reply: None,
+            key: None,
             source: operation.source.clone(),
         });
     }
@@ -727,7 +798,15 @@ fn plan_channels(
             _ => Some(address.to_owned()),
         };
         if parameters.is_empty() {
-            if let Some(binding) = protocol.zip(topic).and_then(|(p, topic)| channel_binding(p, &topic)) {
+            if let Some(mut binding) = protocol.zip(topic).and_then(|(p, topic)| channel_binding(p, &topic)) {
+                // Declared broker options of the channel's protocol (partitions, queue
+                // attributes) fill the binding in; the derived topic or queue name stays.
+                let declared = protocol.and_then(|p| Some((p, described.get(address)?.bindings.get(p)?)));
+                if let Some((p, fields)) = declared {
+                    if let Some(derived) = binding.get_mut(p) {
+                        fill_in(derived, fields);
+                    }
+                }
                 channel.bindings = Some(RefOr::Item(binding));
             }
         }
@@ -744,6 +823,20 @@ fn plan_channels(
         );
     }
     plans
+}
+
+/// Adds to `target` the fields of `fields` it lacks; objects on both sides are filled
+/// in field by field, and what `target` already says stays.
+fn fill_in(target: &mut Value, fields: &Value) {
+    let (Value::Object(target), Value::Object(fields)) = (target, fields) else { return };
+    for (key, value) in fields {
+        match target.get_mut(key) {
+            Some(existing) => fill_in(existing, value),
+            None => {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// The channel id of `address` and its parameter names.

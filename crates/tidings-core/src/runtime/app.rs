@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::address::AddressTemplate;
-use crate::broker::{self, Broker, SubscribeSpec};
+use crate::broker::{self, Broker, ChannelOptions, SubscribeSpec};
 use crate::error::Error;
 use crate::registry::Registry;
 use crate::runtime::cli::{SpecFormat, TidingsArgs};
@@ -67,6 +67,7 @@ pub struct App {
     routes: Vec<(String, String)>,
     channel_docs: BTreeMap<String, String>,
     bridges: Vec<(String, BridgeDescription)>,
+    channel_options: Vec<(String, Arc<dyn ChannelOptions>)>,
     state: StateMap,
     args: Option<TidingsArgs>,
     read_env: bool,
@@ -92,6 +93,7 @@ impl App {
             routes: Vec::new(),
             channel_docs: BTreeMap::new(),
             bridges: Vec::new(),
+            channel_options: Vec::new(),
             state: StateMap::new(),
             args: None,
             read_env: true,
@@ -146,6 +148,21 @@ impl App {
     /// channel's `x-tidings-bridge`), so an event catalog follows messages across it.
     pub fn bridge(mut self, from: impl Into<String>, to: impl Into<BridgeDescription>) -> Self {
         self.bridges.push((from.into(), to.into()));
+        self
+    }
+
+    /// Declares broker options of a channel (its address as declared): a Kafka topic's
+    /// partitions and replicas (`tidings::kafka::KafkaTopic`), an SQS queue's
+    /// attributes and dead-letter queue (`tidings::sqs::SqsQueue`). The broker the
+    /// channel is on applies them at start (before any consumer), and the document
+    /// shows them in the channel binding of their protocol. Brokers of another kind
+    /// (the in-memory one in tests) ignore them. Declaring options of one protocol
+    /// twice for a channel keeps the last.
+    pub fn channel_options(mut self, channel: impl Into<String>, options: impl ChannelOptions) -> Self {
+        let channel = channel.into();
+        let options: Arc<dyn ChannelOptions> = Arc::new(options);
+        self.channel_options.retain(|(c, o)| !(*c == channel && o.protocol() == options.protocol()));
+        self.channel_options.push((channel, options));
         self
     }
 
@@ -237,6 +254,13 @@ impl App {
                 .or_insert_with(|| ChannelDescription { address: address.clone(), ..Default::default() })
                 .bridges
                 .push(bridge.clone());
+        }
+        for (address, options) in &self.channel_options {
+            channels
+                .entry(address.clone())
+                .or_insert_with(|| ChannelDescription { address: address.clone(), ..Default::default() })
+                .bindings
+                .insert(options.protocol().to_owned(), options.binding());
         }
         if several {
             let default = self.servers.first().map(|(n, _)| n.clone());
@@ -347,6 +371,11 @@ impl App {
         let rt = Arc::new(Runtime { servers, default_server, routes, state: self.state });
         let ctx = Context { rt: rt.clone(), current: None };
         let shutdown = CancellationToken::new();
+        for (address, options) in &self.channel_options {
+            AddressTemplate::parse(address)?;
+            let (_, broker) = rt.broker_for(address)?;
+            broker.configure_channel(address, options.clone()).await?;
+        }
         let mut tasks = JoinSet::new();
         for decl in &registry.consumers {
             let (server, broker) = rt.broker_for(decl.channel)?;
