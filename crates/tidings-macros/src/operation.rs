@@ -52,9 +52,17 @@ impl KeyArg {
     /// field, not a key type, a function of another type) point at the user's tokens.
     fn function(&self, name: &Ident, message: &TokenStream) -> TokenStream {
         let value = Ident::new("__message", Span::call_site());
+        // The whole expression on the user's token (the argument too), so an error
+        // points at the field or function, not at the attribute.
         let body = match self {
-            KeyArg::Field(field) => quote_spanned! {field.span()=> ::tidings::__private::as_key(&#value.#field) },
-            KeyArg::With(path) => quote_spanned! {path.span()=> ::tidings::__private::as_key(&#path(#value)) },
+            KeyArg::Field(field) => {
+                let arg = Ident::new("__message", field.span());
+                quote_spanned! {field.span()=> ::tidings::__private::as_key(&#arg.#field) }
+            }
+            KeyArg::With(path) => {
+                let arg = Ident::new("__message", path.span());
+                quote_spanned! {path.span()=> ::tidings::__private::as_key(&#path(#arg)) }
+            }
         };
         quote! {
             #[doc(hidden)]
