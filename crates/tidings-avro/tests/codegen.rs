@@ -55,7 +55,7 @@ fn uuid_fields_can_be_uuid_uuid() {
 #[test]
 fn bad_schemas_are_errors_naming_the_file_and_the_pointer() {
     let e = error_of("{\"type\": \"record\",\n \"name\": ");
-    assert_eq!(e.pointer, "2:10", "{e}");
+    assert_eq!(e.pointer, "2:9", "{e}");
     assert!(e.message.starts_with("not JSON"), "{e}");
 
     let e = error_of(r#"{"type":"record","name":"A","fields":[{"name":"x","type":"string"},{"name":"y","type":{"type":"map"}}]}"#);
