@@ -1,10 +1,10 @@
 //! Misuse of the macros fails to compile with an error on the offending token. Each
 //! case is a file under `ui/` with the expected compiler output beside it (`.stderr`);
-//! refresh them with `TRYBUILD=overwrite cargo test -p tidings --features kafka,sqs,avro
-//! --test compile_fail`. The outputs are those of the workspace run (`cargo test
-//! --workspace` turns those features on through the examples), because
-//! rustc writes a type's path in full when another crate in the build has a public type
-//! of the same name (`tidings::Params` beside aws-sdk-sqs's `Params`).
+//! refresh them with `TRYBUILD=overwrite cargo test -p tidings --test compile_fail`.
+//! The crate is its own dev-dependency with every broker feature on, so this run and
+//! `cargo test --workspace` build the same crate graph: rustc writes a type's path in full
+//! when another crate in the build has a public type of the same name (`tidings::Params`
+//! beside aws-sdk-sqs's `Params`), and the outputs must not depend on how the test is run.
 
 #[test]
 fn ui() {
