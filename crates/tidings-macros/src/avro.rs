@@ -25,7 +25,10 @@ use crate::attr::Args;
 /// The parsed `.avsc` of one attribute.
 struct Loaded {
     schema: Schema,
+    /// Named types in definition order (for messages that list them).
     names: Vec<(String, Schema)>,
+    /// The same by full name, for `Schema::Ref`.
+    by_name: tidings_avro_schema::Names,
     /// Absolute path, for `include_str!` (so cargo rebuilds when the file changes).
     abs: String,
     /// As written, for messages.
@@ -85,19 +88,15 @@ fn load(lit: &LitStr) -> syn::Result<Loaded> {
         };
         syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema{why}"))
     })?;
-    let names = tidings_avro_schema::named_types(&schema).into_iter().map(|(n, s)| (n, s.clone())).collect();
-    Ok(Loaded { schema, names, abs: path.to_string_lossy().into_owned(), shown })
+    let names: Vec<(String, Schema)> =
+        tidings_avro_schema::named_types(&schema).into_iter().map(|(n, s)| (n, s.clone())).collect();
+    let by_name = names.iter().cloned().collect();
+    Ok(Loaded { schema, names, by_name, abs: path.to_string_lossy().into_owned(), shown })
 }
 
 impl Loaded {
     fn resolve<'a>(&'a self, s: &'a Schema) -> &'a Schema {
-        match s {
-            Schema::Ref { name } => {
-                let full = name.fullname(None);
-                self.names.iter().find(|(n, _)| *n == full).map_or(s, |(_, s)| s)
-            }
-            other => other,
-        }
+        tidings_avro_schema::resolve(s, &self.by_name)
     }
 }
 
