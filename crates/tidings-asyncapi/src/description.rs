@@ -56,6 +56,11 @@ pub struct ChannelDescription {
     /// Connect sink, a mirror), written as the `x-tidings-bridge` extension so an event
     /// catalog can follow messages across brokers.
     pub bridges: Vec<BridgeDescription>,
+    /// Declared channel binding fields, by protocol (`kafka`: `partitions`, `replicas`;
+    /// `sqs`: `queue` attributes, `deadLetterQueue`), each a JSON object. The emitter
+    /// merges them over the binding it derives (which keeps its topic or queue name)
+    /// when the channel is on that protocol; objects merge field by field.
+    pub bindings: BTreeMap<String, Value>,
 }
 
 /// A declared bridge from a channel to a channel on another broker (or the same one).
@@ -180,9 +185,23 @@ pub struct OperationDescription {
     pub group: Option<String>,
     /// When a consumer publishes its return value: the reply's channel and message.
     pub reply: Option<ReplyDescription>,
+    /// The message key a producer (send) declares. On Kafka it becomes the message
+    /// binding's `key`.
+    pub key: Option<KeyDescription>,
     /// Where the operation was declared (`order_fulfilment::accept` or `file.rs:12`),
     /// used in error messages.
     pub source: String,
+}
+
+/// Where a producer's message key comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyDescription {
+    /// A field of the message (`key = order_id`): the key's schema is that field's
+    /// schema in the payload.
+    Field(String),
+    /// A function of the message (`key_with = path::to::fn`, its path here): the key is
+    /// described as a string.
+    Extractor(String),
 }
 
 /// What a consumer publishes with its return value.

@@ -20,6 +20,9 @@
 //!   has no parameters (a template names no concrete topic or queue). A channel's
 //!   declared bridges become `x-tidings-bridge: [{to: protocol:address, convert?,
 //!   description?}]`, sorted by target.
+//!   Broker options declared for a channel ([`ChannelDescription::bindings`]: Kafka
+//!   `partitions`/`replicas`, SQS queue attributes and `deadLetterQueue`) fill in the
+//!   binding of its protocol; the derived topic or queue name stays.
 //! - `operations`: keyed by id; messages reference the channel's messages, as 3.0
 //!   requires; a consumer group becomes `x-tidings-group` plus, by protocol, the kafka
 //!   `groupId` or nats `queue` operation binding; on a channel of one Kafka server every
@@ -31,6 +34,10 @@
 //! - Kafka dead letters: every consumer on a Kafka channel gets a send operation
 //!   `<id>_dlq` on the channel `<address>.dlq` (same message), where the Kafka broker
 //!   publishes what the consumer rejects.
+//! - Message keys: a producer on a Kafka channel declaring a key gives its message the
+//!   kafka 0.5.0 message binding `key`: the key field's schema from the payload, or
+//!   `{type: string}` for a key function. Two different keys for one message are an
+//!   error.
 //! - `components/messages`: keyed by message name, with `x-eventcatalog-message-type`
 //!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
@@ -40,7 +47,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::description::{
-    Action, BridgeDescription, ChannelDescription, MessageDescription, OperationDescription, ServiceDescription,
+    Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription, OperationDescription,
+    ServiceDescription,
 };
 use crate::error::{Problem, SpecError};
 use crate::model::{
@@ -84,6 +92,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     let operations = collect_operations(desc, &messages, &mut problems);
     let channels = plan_channels(desc, &operations, &servers, &mut problems);
     let built_operations = build_operations(&operations, &channels, &mut problems);
+    let message_keys = message_keys(desc, &component_messages, &channels, &mut problems);
     if !problems.is_empty() {
         return Err(SpecError::new(problems));
     }
@@ -135,6 +144,20 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
         });
         message.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
     }
+    // A key declared by a producer on Kafka: the message binding's `key`.
+    for (name, key) in message_keys {
+        let Some(message) = component_messages.get_mut(&name) else { continue };
+        let bindings = match message.bindings.get_or_insert_with(|| RefOr::Item(Bindings::new())) {
+            RefOr::Item(bindings) => bindings,
+            RefOr::Ref(_) => continue,
+        };
+        let binding = bindings
+            .entry("kafka".to_owned())
+            .or_insert_with(|| json!({"bindingVersion": "0.5.0"}));
+        if let Value::Object(binding) = binding {
+            binding.insert("key".to_owned(), key);
+        }
+    }
     document.servers = servers
         .into_iter()
         .filter_map(|(name, server)| Some((name, RefOr::Item(server?))))
@@ -160,6 +183,81 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     Ok(document)
 }
 
+/// The Kafka message binding `key` of every message a producer on a Kafka channel
+/// declares a key for: the key field's schema from the (prepared) payload, or a string
+/// for a key function or a field the payload schema does not list (a renamed field, an
+/// Avro payload). Two different keys for one message are a problem.
+fn message_keys(
+    desc: &ServiceDescription,
+    messages: &BTreeMap<String, Message>,
+    channels: &BTreeMap<String, ChannelPlan>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Value> {
+    let mut keys: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    let mut operations: Vec<&OperationDescription> = desc.operations.iter().filter(|o| o.action == Action::Send).collect();
+    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    for operation in operations {
+        let Some(key) = &operation.key else { continue };
+        if channels.get(&operation.channel).and_then(|plan| plan.protocol) != Some("kafka") {
+            continue;
+        }
+        let (schema, how) = match key {
+            KeyDescription::Field(field) => {
+                let schema = messages
+                    .get(&operation.message)
+                    .and_then(|m| m.payload.as_ref())
+                    .and_then(|payload| payload.get("properties"))
+                    .and_then(|properties| properties.get(field))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "string"}));
+                (schema, format!("field `{field}` in `{}`", operation.id))
+            }
+            KeyDescription::Extractor(path) => (json!({"type": "string"}), format!("`{path}` in `{}`", operation.id)),
+        };
+        match keys.get(&operation.message) {
+            Some((existing, first)) if *existing != schema => problems.push(Problem::ConflictingMessageKey {
+                message: operation.message.clone(),
+                first: first.clone(),
+                second: how,
+            }),
+            Some(_) => {}
+            None => {
+                keys.insert(operation.message.clone(), (schema, how));
+            }
+        }
+    }
+    keys.into_iter().map(|(name, (schema, _))| (name, schema)).collect()
+}
+
+/// Rewrites the inline Avro schema of every Avro payload in `document`'s messages into
+/// a `$ref` to the same schema in the Schema Registry at `registry`:
+/// `<registry>/subjects/<record full name>/versions/<version>/schema` (`version` is
+/// `latest` or a number). The subject is the record's full name: the record name
+/// strategy the Avro codec registers under and the Kafka message binding's
+/// `schemaLookupStrategy` names. Credentials in `registry` are dropped. Returns how many
+/// payloads it rewrote. `tidings bundle --allow-host <registry host>` inlines them again.
+pub fn reference_avro_payloads(document: &mut Document, registry: &str, version: &str) -> usize {
+    let base = without_credentials(registry).trim_end_matches('/').to_owned();
+    let mut count = 0;
+    let Some(components) = document.components.as_mut() else { return 0 };
+    for message in components.messages.values_mut() {
+        let RefOr::Item(message) = message else { continue };
+        if !is_avro(message.payload.as_ref()) {
+            continue;
+        }
+        let Some(payload) = message.payload.as_mut().and_then(Value::as_object_mut) else { continue };
+        let Some(name) = payload.get("schema").and_then(|s| s.get("name")).and_then(Value::as_str) else { continue };
+        let namespace = payload.get("schema").and_then(|s| s.get("namespace")).and_then(Value::as_str);
+        let full = match namespace {
+            Some(ns) if !name.contains('.') && !ns.is_empty() => format!("{ns}.{name}"),
+            _ => name.to_owned(),
+        };
+        payload.insert("schema".into(), json!({"$ref": format!("{base}/subjects/{full}/versions/{version}/schema")}));
+        count += 1;
+    }
+    count
+}
+
 /// Whether a payload is a Multi Format Schema Object holding an Avro schema.
 fn is_avro(payload: Option<&Value>) -> bool {
     payload
@@ -176,36 +274,21 @@ fn kafka_schema_registry(url: &str) -> Option<Value> {
     if !scheme.starts_with("kafka") {
         return None;
     }
-    let registry = query_option(url, "schema_registry").filter(|r| !r.is_empty())?;
-    let registry = percent_decoded(&registry);
-    let registry = match registry.split_once("://") {
-        Some((scheme, rest)) => match rest.split('/').next().and_then(|authority| authority.rfind('@')) {
-            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-            None => registry.clone(),
-        },
-        None => registry,
-    };
+    let registry = crate::protocol::schema_registry_url(url)?;
+    let registry = without_credentials(&registry);
     let vendor = query_option(url, "schema_registry_vendor").filter(|v| !v.is_empty()).unwrap_or_else(|| "confluent".into());
     Some(json!({"schemaRegistryUrl": registry, "schemaRegistryVendor": vendor, "bindingVersion": "0.5.0"}))
 }
 
-/// `%3A` -> `:` (a URL inside a URL's query is often written encoded).
-fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
+/// `https://user:secret@host/path` -> `https://host/path`.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split('/').next().and_then(|authority| authority.rfind('@')) {
+            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Configured servers by name: `None` for in-process ones.
@@ -533,6 +616,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             server: routed.map(str::to_owned),
             parameters,
             bridges: Vec::new(),
+            bindings: BTreeMap::new(),
         };
         if !out.channels.contains(&channel) {
             out.channels.push(channel);
@@ -546,6 +630,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             description: None,
             group: None,
             reply: None,
+            key: None,
             source: operation.source.clone(),
         });
     }
@@ -727,7 +812,15 @@ fn plan_channels(
             _ => Some(address.to_owned()),
         };
         if parameters.is_empty() {
-            if let Some(binding) = protocol.zip(topic).and_then(|(p, topic)| channel_binding(p, &topic)) {
+            if let Some(mut binding) = protocol.zip(topic).and_then(|(p, topic)| channel_binding(p, &topic)) {
+                // Declared broker options of the channel's protocol (partitions, queue
+                // attributes) fill the binding in; the derived topic or queue name stays.
+                let declared = protocol.and_then(|p| Some((p, described.get(address)?.bindings.get(p)?)));
+                if let Some((p, fields)) = declared {
+                    if let Some(derived) = binding.get_mut(p) {
+                        fill_in(derived, fields);
+                    }
+                }
                 channel.bindings = Some(RefOr::Item(binding));
             }
         }
@@ -744,6 +837,20 @@ fn plan_channels(
         );
     }
     plans
+}
+
+/// Adds to `target` the fields of `fields` it lacks; objects on both sides are filled
+/// in field by field, and what `target` already says stays.
+fn fill_in(target: &mut Value, fields: &Value) {
+    let (Value::Object(target), Value::Object(fields)) = (target, fields) else { return };
+    for (key, value) in fields {
+        match target.get_mut(key) {
+            Some(existing) => fill_in(existing, value),
+            None => {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// The channel id of `address` and its parameter names.

@@ -77,6 +77,17 @@ pub enum Problem {
         /// The address.
         address: String,
     },
+    /// One message sent on Kafka with two different declared keys: the message
+    /// binding's `key` can only say one.
+    #[error("message `{message}`: producers declare different keys ({first} and {second}); the Kafka message binding describes one key per message")]
+    ConflictingMessageKey {
+        /// The message name.
+        message: String,
+        /// One declared key, with its operation.
+        first: String,
+        /// The other.
+        second: String,
+    },
     /// A bridge whose target is not `protocol:address`.
     #[error("channel `{channel}`: bridge target `{to}` is not `protocol:address` (`sqs:order-events`)")]
     InvalidBridge {

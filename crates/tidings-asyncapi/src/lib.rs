@@ -33,8 +33,8 @@ pub mod protocol;
 mod schema;
 
 pub use description::{
-    Action, BridgeDescription, ChannelDescription, MessageDescription, MessageKind, OperationDescription,
-    ReplyDescription, ServerDescription, ServiceDescription,
+    Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription, MessageKind,
+    OperationDescription, ReplyDescription, ServerDescription, ServiceDescription,
 };
 pub use emit::emit;
 pub use error::{Problem, SpecError};

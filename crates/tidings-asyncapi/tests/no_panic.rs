@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 use tidings_asyncapi::{
-    emit, mask_url, server_for_url, Action, BridgeDescription, ChannelDescription, MessageDescription, MessageKind,
-    OperationDescription, ReplyDescription, ServerDescription, ServiceDescription,
+    emit, mask_url, server_for_url, Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription,
+    MessageKind, OperationDescription, ReplyDescription, ServerDescription, ServiceDescription,
 };
 
 const STRINGS: &[&str] = &[
@@ -101,6 +101,7 @@ fn descriptions_never_panic() {
                     server: Some(text.to_string()),
                     parameters: [(text.to_string(), other.to_string())].into(),
                     bridges: vec![BridgeDescription::to(text.to_string()).convert(other)],
+                    bindings: [("kafka".to_string(), json!({"partitions": text, "topic": other}))].into(),
                 }],
                 messages: vec![message.clone(), MessageDescription { name: "M".into(), ..message }],
                 operations: vec![
@@ -113,6 +114,7 @@ fn descriptions_never_panic() {
                         description: Some(other.into()),
                         group: Some(text.repeat(300)),
                         reply: Some(ReplyDescription { channel: other.into(), message: text.to_string() }),
+                        key: Some(KeyDescription::Field(text.to_string())),
                         source: other.into(),
                     },
                     OperationDescription {
@@ -124,6 +126,7 @@ fn descriptions_never_panic() {
                         description: None,
                         group: None,
                         reply: None,
+                        key: Some(KeyDescription::Extractor(other.into())),
                         source: text.to_string(),
                     },
                 ],

@@ -17,7 +17,7 @@ pub mod runtime;
 pub mod testing;
 
 pub use broker::memory::MemoryBroker;
-pub use broker::{Broker, Headers, Incoming, Outgoing};
+pub use broker::{Broker, ChannelOptions, Headers, Incoming, Outgoing};
 pub use codec::{Codec, Json};
 pub use error::{BoxError, Error};
 pub use message::{Message, MessageKind};
@@ -26,6 +26,7 @@ pub use runtime::app::{App, PackageInfo, Running};
 pub use runtime::cli::TidingsArgs;
 pub use runtime::context::Context;
 pub use runtime::extract::{Attempt, Channel, CorrelationId, FromDelivery, Key, Params, Raw, State};
+pub use runtime::key::AsKey;
 pub use runtime::output::{HandlerOutput, NoReply};
 pub use runtime::producer::{Producer, PublishOptions};
 
@@ -45,7 +46,10 @@ pub mod __private {
     pub use inventory;
     pub use tidings_asyncapi::description::{MessageDescription, MessageKind};
 
-    pub use crate::registry::{ConsumerDecl, HandlerFuture, ProducerDecl, ReplyDecl, RetryPolicy};
+    pub use bytes::Bytes;
+
+    pub use crate::registry::{ConsumerDecl, HandlerFuture, KeyDecl, ProducerDecl, ReplyDecl, RetryPolicy};
+    pub use crate::runtime::key::{as_key, KeyFn};
     pub use crate::runtime::output::{PublishesMessage, PublishesNothing};
 
     use crate::codec::Codec;

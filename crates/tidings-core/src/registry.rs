@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 use tidings_asyncapi::description::{
-    Action, MessageDescription, OperationDescription, ReplyDescription,
+    Action, KeyDescription, MessageDescription, OperationDescription, ReplyDescription,
 };
 
 use crate::broker::Outgoing;
@@ -31,6 +31,28 @@ pub struct ProducerDecl {
     pub doc: Option<&'static str>,
     /// `module::NAME`, for error messages.
     pub source: &'static str,
+    /// The declared message key (`key = field` or `key_with = path`).
+    pub key: Option<KeyDecl>,
+}
+
+/// A producer's declared message key, for the document (the runtime calls the key
+/// function the macro generated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDecl {
+    /// `key = order_id`: a field of the message.
+    Field(&'static str),
+    /// `key_with = path::to::fn`: a function of the message, by its path.
+    Extractor(&'static str),
+}
+
+impl KeyDecl {
+    /// The description the document is built from.
+    pub fn describe(&self) -> KeyDescription {
+        match self {
+            KeyDecl::Field(f) => KeyDescription::Field((*f).to_owned()),
+            KeyDecl::Extractor(p) => KeyDescription::Extractor((*p).to_owned()),
+        }
+    }
 }
 
 /// What a consumer publishes with its return value (a stacked `#[tidings::producer]`).
@@ -42,6 +64,8 @@ pub struct ReplyDecl {
     pub channel: &'static str,
     /// The message it sends.
     pub message: fn() -> MessageDescription,
+    /// The declared message key of what it sends.
+    pub key: Option<KeyDecl>,
 }
 
 /// How often a failing handler is retried, and how long to wait in between.
@@ -134,7 +158,9 @@ impl Registry {
         let mut operations = Vec::new();
         for p in &self.producers {
             let m = (p.message)();
-            operations.push(operation(p.id, Action::Send, p.channel, &m.name, p.doc, None, None, p.source));
+            let mut op = operation(p.id, Action::Send, p.channel, &m.name, p.doc, None, None, p.source);
+            op.key = p.key.as_ref().map(KeyDecl::describe);
+            operations.push(op);
             messages.push(m);
         }
         for c in &self.consumers {
@@ -142,7 +168,9 @@ impl Registry {
             let reply = c.reply.as_ref().map(|r| {
                 let rm = (r.message)();
                 let desc = ReplyDescription { channel: r.channel.to_owned(), message: rm.name.clone() };
-                operations.push(operation(r.id, Action::Send, r.channel, &rm.name, c.doc, None, None, c.source));
+                let mut op = operation(r.id, Action::Send, r.channel, &rm.name, c.doc, None, None, c.source);
+                op.key = r.key.as_ref().map(KeyDecl::describe);
+                operations.push(op);
                 messages.push(rm);
                 desc
             });
@@ -184,6 +212,7 @@ fn operation(
         description: doc.filter(|d| summary_of(d) != d.split_whitespace().collect::<Vec<_>>().join(" ")).map(str::to_owned),
         group: group.map(str::to_owned),
         reply,
+        key: None,
         source: source.to_owned(),
     }
 }

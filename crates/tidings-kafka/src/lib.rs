@@ -15,6 +15,8 @@
 //!   parallel. A failed handler is retried in place (its partition waits); a rejected
 //!   message goes to `<topic>.dlq`. See [`consumer`](crate::consumer) for the design.
 //! - Channels with parameters (`orders.{region}.created`) subscribe by pattern.
+//! - Declared topics ([`KafkaTopic`], `App::channel_options`): created at start with
+//!   their partitions, replicas and configuration when missing.
 //! - Security from the environment only ([`config`]): SASL PLAIN / SCRAM, TLS.
 //!
 //! Options of the URL query: see [`KafkaConfig`].
@@ -23,6 +25,7 @@
 pub mod config;
 pub mod consumer;
 mod context;
+pub mod options;
 pub mod producer;
 pub mod topic;
 
@@ -30,11 +33,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tidings_core::broker::{Broker, BrokerFactory, Outgoing, SubscribeSpec, Subscription};
+use tidings_core::broker::{Broker, BrokerFactory, ChannelOptions, Outgoing, SubscribeSpec, Subscription};
 use tidings_core::Error;
 
 pub use config::KafkaConfig;
 pub use consumer::{DLQ_ATTEMPTS, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC};
+pub use options::KafkaTopic;
 pub use producer::TRACEPARENT;
 
 use consumer::ConsumerHandle;
@@ -122,6 +126,43 @@ impl Broker for KafkaBroker {
             let (subscription, handle) = consumer::subscribe(&self.name, &self.config, self.producer.clone(), &spec)?;
             self.consumers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
             Ok(Box::new(subscription) as Box<dyn Subscription>)
+        })
+    }
+
+    fn configure_channel<'a>(
+        &'a self,
+        address: &'a str,
+        options: Arc<dyn ChannelOptions>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let Some(declared) = options.as_any().downcast_ref::<KafkaTopic>() else {
+                return Err(Error::Config(format!(
+                    "channel `{address}` is on the Kafka server `{}` but declares {} options ({options:?}); \
+                     declare a tidings::kafka::KafkaTopic, or route the channel to a {} server",
+                    self.name,
+                    options.protocol(),
+                    options.protocol()
+                )));
+            };
+            let topic::TopicSelector::Topic(topic) = topic::selector(&self.config.topic_prefix, address)? else {
+                return Err(Error::Config(format!(
+                    "channel `{address}` has parameters: it is many topics, so a KafkaTopic cannot describe it; \
+                     declare the options of each concrete topic"
+                )));
+            };
+            let created = options::ensure_topic(&self.name, &self.config, address, &topic, declared).await?;
+            if !created {
+                let producer = self.producer.clone();
+                let name = topic.clone();
+                let existing = tokio::task::spawn_blocking(move || producer.touch_topic(&name, CONNECT_TIMEOUT)).await;
+                if let (Ok(Ok(found)), Some(wanted)) = (existing, declared.partitions) {
+                    if found != wanted as usize {
+                        tracing::warn!(server = %self.name, topic = %topic, partitions = found, declared = wanted,
+                            "the topic exists with another partition count than declared; left as it is");
+                    }
+                }
+            }
+            Ok(())
         })
     }
 

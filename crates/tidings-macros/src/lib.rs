@@ -56,6 +56,12 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Declares a producer: on `static NAME: Producer<T>;` a typed handle to publish with;
 /// stacked on a consumer, the channel its return value goes to.
+///
+/// `#[producer(channel = "orders.created", id = "...", key = order_id)]`, or
+/// `key_with = path::to::fn` (a `fn(&T) -> K`) instead of `key`: the message key (the
+/// Kafka record key, the `MessageGroupId` on an SQS FIFO queue), computed from each
+/// message; `K` (or the field's type) implements `tidings::AsKey` (strings, bytes,
+/// integers, `Option`s of those). An explicit `PublishOptions::key` wins.
 #[proc_macro_attribute]
 pub fn producer(args: TokenStream, item: TokenStream) -> TokenStream {
     into_tokens(operation::producer(args.into(), item.into()))

@@ -22,6 +22,56 @@ struct ConsumerArgs {
 struct ProducerArgs {
     channel: LitStr,
     id: Option<LitStr>,
+    key: Option<KeyArg>,
+}
+
+/// Where a producer's message key comes from.
+enum KeyArg {
+    /// `key = order_id`: a field of the message.
+    Field(Ident),
+    /// `key_with = path::to::fn`: a function taking `&Message`.
+    With(syn::Path),
+}
+
+impl KeyArg {
+    /// The registry's `KeyDecl`.
+    fn decl(&self) -> TokenStream {
+        match self {
+            KeyArg::Field(field) => {
+                let name = field.to_string();
+                quote!(::core::option::Option::Some(::tidings::__private::KeyDecl::Field(#name)))
+            }
+            KeyArg::With(path) => {
+                let name = path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
+                quote!(::core::option::Option::Some(::tidings::__private::KeyDecl::Extractor(#name)))
+            }
+        }
+    }
+
+    /// A function `name(&message) -> Option<Bytes>` computing the key; errors (no such
+    /// field, not a key type, a function of another type) point at the user's tokens.
+    fn function(&self, name: &Ident, message: &TokenStream) -> TokenStream {
+        let value = Ident::new("__message", Span::call_site());
+        // The whole expression on the user's token (the argument too), so an error
+        // points at the field or function, not at the attribute.
+        let body = match self {
+            KeyArg::Field(field) => {
+                let arg = Ident::new("__message", field.span());
+                quote_spanned! {field.span()=> ::tidings::__private::as_key(&#arg.#field) }
+            }
+            KeyArg::With(path) => {
+                let arg = Ident::new("__message", path.span());
+                quote_spanned! {path.span()=> ::tidings::__private::as_key(&#path(#arg)) }
+            }
+        };
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case)]
+            fn #name(#value: &#message) -> ::core::option::Option<::tidings::__private::Bytes> {
+                #body
+            }
+        }
+    }
 }
 
 fn parse_consumer_args(tokens: TokenStream, span: Span) -> syn::Result<ConsumerArgs> {
@@ -44,19 +94,53 @@ fn parse_consumer_args(tokens: TokenStream, span: Span) -> syn::Result<ConsumerA
 }
 
 fn parse_producer_args(tokens: TokenStream, span: Span) -> syn::Result<ProducerArgs> {
-    let (mut channel, mut id) = (None, None);
-    let mut args = Args::new(&["channel", "id"]);
+    let (mut channel, mut id, mut key) = (None, None, None);
+    let mut args = Args::new(&["channel", "id", "key", "key_with"]);
     let parser = syn::meta::parser(|meta| {
-        match args.key(&meta)?.as_str() {
+        let name = args.key(&meta)?;
+        match name.as_str() {
             "channel" => channel = Some(check_channel(attr::string(&meta)?)?),
             "id" => id = Some(check_id(attr::string(&meta)?)?),
+            "key" | "key_with" => {
+                if key.is_some() {
+                    return Err(meta.error("give one key: `key = field` or `key_with = path::to::fn`, not both"));
+                }
+                key = Some(parse_key(&meta, name == "key_with")?);
+            }
             _ => unreachable!("Args::key only returns known keys"),
         }
         Ok(())
     });
     syn::parse::Parser::parse2(parser, tokens)?;
     let channel = channel.ok_or_else(|| syn::Error::new(span, "missing `channel = \"...\"`: the channel this producer writes"))?;
-    Ok(ProducerArgs { channel, id })
+    Ok(ProducerArgs { channel, id, key })
+}
+
+/// `key = field` or `key_with = path::to::fn`.
+fn parse_key(meta: &syn::meta::ParseNestedMeta, with: bool) -> syn::Result<KeyArg> {
+    let value = meta.value()?;
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        let hint = if with {
+            format!("name the function without quotes: `key_with = {}`", lit.value())
+        } else {
+            format!("name the field without quotes: `key = {}`", lit.value())
+        };
+        return Err(syn::Error::new_spanned(&lit, hint));
+    }
+    if with {
+        let path: syn::Path = value.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected the path of a function taking `&Message`: `key_with = path::to::fn`")
+        })?;
+        return Ok(KeyArg::With(path));
+    }
+    let field: Ident = value.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected the name of the message field holding the key: `key = order_id` (or `key_with = path::to::fn`)",
+        )
+    })?;
+    Ok(KeyArg::Field(field))
 }
 
 /// Channel addresses: non-empty, balanced `{param}` braces with plain names.
@@ -175,16 +259,27 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
             let #name = <#ty as ::tidings::FromDelivery>::from_delivery(&__ctx)?;
         }
     });
+    let reply_key = Ident::new(&format!("__tidings_reply_key_{ident}"), ident.span());
+    let reply_ty = quote!(<#ret_ty as ::tidings::HandlerOutput>::Reply);
+    let (key_fn, key_arg) = match reply.as_ref().and_then(|p| p.key.as_ref()) {
+        Some(key) => (
+            key.function(&reply_key, &reply_ty),
+            quote!(::core::option::Option::Some(#reply_key as ::tidings::__private::KeyFn<#reply_ty>)),
+        ),
+        None => (quote!(), quote!(::core::option::Option::None)),
+    };
     let (reply_decl, assert_reply) = match &reply {
         Some(p) => {
             let rid = p.id.as_ref().map(|l| l.value()).unwrap_or_else(|| format!("{id}_reply"));
             let rchannel = p.channel.value();
+            let rkey = p.key.as_ref().map_or_else(|| quote!(::core::option::Option::None), KeyArg::decl);
             (
                 quote! {
                     ::core::option::Option::Some(::tidings::__private::ReplyDecl {
                         id: #rid,
                         channel: #rchannel,
                         message: <<#ret_ty as ::tidings::HandlerOutput>::Reply as ::tidings::__private::PublishesMessage>::describe_reply,
+                        key: #rkey,
                     })
                 },
                 quote_spanned! {ret_span=>
@@ -210,9 +305,11 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                 let __message = ::tidings::__private::decode::<#message_ty>(&__ctx)?;
                 #(#extract)*
                 let __output = #ident(__message #(, #extractor_names)*).await;
-                ::tidings::HandlerOutput::into_outgoing(__output, &__ctx)
+                ::tidings::HandlerOutput::into_outgoing(__output, &__ctx, #key_arg)
             })
         }
+
+        #key_fn
 
         const _: () = {
             #assert_message
@@ -318,11 +415,21 @@ pub fn producer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
     let channel = args.channel.value();
     let doc = attr::opt_str(&attr::doc_of(&attrs));
     let source = format!("::{ident}");
-    let init = quote_spanned! {message.span()=> ::tidings::Producer::<#message>::new(#channel) };
+    let (init, key_fn) = match &args.key {
+        Some(key) => {
+            let name = Ident::new(&format!("__tidings_key_{ident}"), ident.span());
+            let function = key.function(&name, &message.to_token_stream());
+            (quote_spanned! {message.span()=> ::tidings::Producer::<#message>::keyed(#channel, #name) }, function)
+        }
+        None => (quote_spanned! {message.span()=> ::tidings::Producer::<#message>::new(#channel) }, quote!()),
+    };
+    let key_decl = args.key.as_ref().map_or_else(|| quote!(::core::option::Option::None), KeyArg::decl);
     let ty_tokens = ty.to_token_stream();
     Ok(quote! {
         #(#attrs)*
         #vis static #ident: #ty_tokens = #init;
+
+        #key_fn
 
         ::tidings::__private::inventory::submit! {
             ::tidings::__private::ProducerDecl {
@@ -331,6 +438,7 @@ pub fn producer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                 message: <#message as ::tidings::Message>::describe,
                 doc: #doc,
                 source: ::core::concat!(::core::module_path!(), #source),
+                key: #key_decl,
             }
         }
     })

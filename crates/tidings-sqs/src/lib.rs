@@ -20,11 +20,14 @@
 //!   one queue per consumer (SNS), and channel addresses with parameters cannot be
 //!   consumed (SQS has no patterns).
 //!
-//! Options of the URL: see [`SqsConfig`].
+//! Options of the URL: see [`SqsConfig`]. Options of one queue (visibility timeout,
+//! receive wait, redrive target, FIFO): see [`SqsQueue`], declared with
+//! `App::channel_options`.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod consumer;
+pub mod options;
 mod producer;
 pub mod queue;
 pub mod wire;
@@ -41,13 +44,14 @@ use aws_sdk_sqs::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use futures::future::BoxFuture;
 use tidings_core::address::AddressTemplate;
-use tidings_core::broker::{Broker, BrokerFactory, Outgoing, SubscribeSpec, Subscription};
+use tidings_core::broker::{Broker, BrokerFactory, ChannelOptions, Outgoing, SubscribeSpec, Subscription};
 use tidings_core::Error;
 
 /// The AWS SDK for SQS this crate uses, for what tidings does not do.
 pub use aws_sdk_sqs;
 pub use config::SqsConfig;
 pub use consumer::{DLQ_ATTEMPTS, DLQ_CONSUMER, DLQ_MESSAGE_ID, DLQ_QUEUE, DLQ_REASON};
+pub use options::{Redrive, SqsQueue};
 pub use queue::Queue;
 pub use wire::{DEDUPLICATION_ID, GROUP_ID};
 
@@ -89,10 +93,11 @@ impl SqsBroker {
         // One hyper 1 client with rustls on ring, for SQS and the credential providers.
         let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         // Bounded calls: a connection that dies silently cannot hang a poller. A long
-        // poll takes up to `wait_time`; every other call is quick.
+        // poll takes up to `wait_time` (a queue's declared wait may be longer than the
+        // server's, up to SQS's 20 s); every other call is quick.
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(config.wait_time + Duration::from_secs(15))
+            .operation_attempt_timeout(config.wait_time.max(config::MAX_WAIT_TIME) + Duration::from_secs(15))
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
         if let Some(region) = &config.region {
@@ -200,19 +205,65 @@ impl Broker for SqsBroker {
                 }
                 others.push(spec.consumer.clone());
             }
+            // A queue's declared wait and visibility timeout override the server's.
+            let config = match self.queues.declared(&queue.name) {
+                Some(d) if d.receive_wait.is_some() || d.visibility_timeout.is_some() => {
+                    let mut c = (*self.config).clone();
+                    c.wait_time = d.receive_wait.unwrap_or(c.wait_time);
+                    c.visibility_timeout = d.visibility_timeout.unwrap_or(c.visibility_timeout);
+                    Arc::new(c)
+                }
+                _ => self.config.clone(),
+            };
             let (subscription, handle) = consumer::subscribe(consumer::SubscribeArgs {
                 server: self.name.clone(),
                 consumer: spec.consumer.clone(),
                 address: spec.address.clone(),
                 queue,
                 client: self.client.clone(),
-                config: self.config.clone(),
+                config,
                 queues: self.queues.clone(),
                 publisher: self.publisher.clone(),
             })
             .await;
             self.consumers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
             Ok(Box::new(subscription) as Box<dyn Subscription>)
+        })
+    }
+
+    fn configure_channel<'a>(
+        &'a self,
+        address: &'a str,
+        options: Arc<dyn ChannelOptions>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let Some(declared) = options.as_any().downcast_ref::<SqsQueue>() else {
+                return Err(Error::Config(format!(
+                    "channel `{address}` is on the SQS server `{}` but declares {} options ({options:?}); \
+                     declare a tidings::sqs::SqsQueue, or route the channel to a {} server",
+                    self.name,
+                    options.protocol(),
+                    options.protocol()
+                )));
+            };
+            if AddressTemplate::parse(address)?.is_parameterized() {
+                return Err(Error::Config(format!(
+                    "channel `{address}` has parameters, and SQS queues have no patterns: declare SqsQueue options \
+                     of concrete channels"
+                )));
+            }
+            let name = self.queues.name_of(address)?;
+            declared
+                .check(&name)
+                .map_err(|why| Error::Config(format!("server `{}`: channel `{address}` (queue `{name}`): {why}", self.name)))?;
+            self.queues.declare(&name, declared.clone());
+            // Resolved now: a missing queue fails the start (or is created with the
+            // declared attributes, with `create=true`), and so does its redrive target.
+            let queue = self.queues.for_address(address).await?;
+            if declared.redrive.is_some() {
+                self.queues.dead_letter_queue(&queue).await?;
+            }
+            Ok(())
         })
     }
 

@@ -18,6 +18,7 @@ use aws_sdk_sqs::Client;
 use tidings_core::Error;
 
 use crate::config::{check_name_chars, SqsConfig};
+use crate::options::SqsQueue;
 
 /// The suffix of FIFO queue names.
 pub const FIFO_SUFFIX: &str = ".fifo";
@@ -75,6 +76,8 @@ pub(crate) struct Queues {
     config: Arc<SqsConfig>,
     by_address: Mutex<HashMap<String, Arc<Queue>>>,
     by_name: Mutex<HashMap<String, Arc<Queue>>>,
+    /// Declared options (`App::channel_options`), by queue name.
+    declared: Mutex<HashMap<String, SqsQueue>>,
 }
 
 impl Queues {
@@ -85,7 +88,27 @@ impl Queues {
             config,
             by_address: Mutex::new(HashMap::new()),
             by_name: Mutex::new(HashMap::new()),
+            declared: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The queue name of a channel address (a URL's last segment).
+    pub(crate) fn name_of(&self, address: &str) -> Result<String, Error> {
+        if is_queue_url(address) {
+            return Ok(address.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned());
+        }
+        queue_name(&self.config.queue_prefix, address)
+            .map_err(|why| Error::Config(format!("server `{}`: channel `{address}` cannot be an SQS queue: {why}", self.server)))
+    }
+
+    /// Records the declared options of the queue `name` (before it is resolved).
+    pub(crate) fn declare(&self, name: &str, options: SqsQueue) {
+        lock(&self.declared).insert(name.to_owned(), options);
+    }
+
+    /// The declared options of the queue `name`, if any.
+    pub(crate) fn declared(&self, name: &str) -> Option<SqsQueue> {
+        lock(&self.declared).get(name).cloned()
     }
 
     /// The queue of a channel address, resolved once (`GetQueueUrl`, or `CreateQueue`
@@ -133,6 +156,29 @@ impl Queues {
                 if fifo {
                     create = create.attributes(QueueAttributeName::FifoQueue, "true");
                 }
+                // Declared options become the new queue's attributes; its redrive target
+                // is resolved (and created) first, for its ARN.
+                if let Some(declared) = self.declared(name) {
+                    if let Some(t) = declared.visibility_timeout {
+                        create = create.attributes(QueueAttributeName::VisibilityTimeout, t.as_secs().to_string());
+                    }
+                    if let Some(w) = declared.receive_wait {
+                        create = create.attributes(QueueAttributeName::ReceiveMessageWaitTimeSeconds, w.as_secs().to_string());
+                    }
+                    if let Some(on) = declared.content_based_dedup {
+                        create = create.attributes(QueueAttributeName::ContentBasedDeduplication, on.to_string());
+                    }
+                    if let Some(redrive) = &declared.redrive {
+                        let what = format!("the redrive target of `{name}`");
+                        let dlq = self.by_name_boxed(&redrive.dead_letter_queue, &what).await?;
+                        let arn = self.arn_of(&dlq).await?;
+                        let policy = serde_json::json!({
+                            "deadLetterTargetArn": arn,
+                            "maxReceiveCount": redrive.max_receive_count.to_string(),
+                        });
+                        create = create.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+                    }
+                }
                 let created = create.send().await.map_err(|e| {
                     Error::broker(&self.server, format!("creating queue `{name}` ({what}) failed: {}", DisplayErrorContext(&e)))
                 })?;
@@ -154,9 +200,37 @@ impl Queues {
         Ok(queue)
     }
 
-    /// The dead-letter queue of `source`: the target of its redrive policy where it has
-    /// one, else the server's `dlq` template (created like any queue when allowed).
+    /// [`by_name`](Self::by_name) behind a box: a queue's creation resolves its redrive
+    /// target first, and a recursive `async fn` needs one.
+    fn by_name_boxed<'a>(&'a self, name: &'a str, what: &'a str) -> futures::future::BoxFuture<'a, Result<Arc<Queue>, Error>> {
+        Box::pin(self.by_name(name, None, what))
+    }
+
+    /// The ARN of a queue (`QueueArn`).
+    async fn arn_of(&self, queue: &Queue) -> Result<String, Error> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| Error::broker(&self.server, format!("reading the ARN of queue `{}` failed: {}", queue.name, DisplayErrorContext(&e))))?;
+        out.attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .filter(|arn| !arn.is_empty())
+            .cloned()
+            .ok_or_else(|| Error::broker(&self.server, format!("SQS returned no ARN for queue `{}`", queue.name)))
+    }
+
+    /// The dead-letter queue of `source`: the declared redrive target (`SqsQueue`)
+    /// where there is one, else the target of its redrive policy, else the server's
+    /// `dlq` template (created like any queue when allowed).
     pub(crate) async fn dead_letter_queue(&self, source: &Queue) -> Result<Arc<Queue>, Error> {
+        if let Some(redrive) = self.declared(&source.name).and_then(|d| d.redrive) {
+            let what = format!("the declared dead-letter queue of `{}`", source.name);
+            return self.by_name(&redrive.dead_letter_queue, None, &what).await;
+        }
         let attributes = self
             .client
             .get_queue_attributes()

@@ -21,7 +21,7 @@ impl std::error::Error for EmptyOrder {}
 ///
 /// An order without items is refused (the error goes to the failure policy).
 #[tidings::consumer(channel = "orders.created", group = "fulfilment")]
-#[tidings::producer(channel = "orders.accepted")]
+#[tidings::producer(channel = "orders.accepted", key = order_id)]
 pub async fn accept(order: OrderCreated, correlation: CorrelationId) -> Result<OrderAccepted, Error> {
     if order.items.is_empty() {
         return Err(Error::handler(EmptyOrder(order.order_id)));
@@ -52,11 +52,16 @@ pub const PATTERN_CHANNELS: [&str; 2] = ["orders.{region}.cancel", "orders.{regi
 /// The service's app with `url` as its default server. On `sqs://` (the fulfilment
 /// consumer reading `OrderCreated` from an SQS queue), the regional cancellation
 /// channels go to the embedded broker, a second server named `local`: an SQS consumer
-/// reads one queue, not a pattern of them.
+/// reads one queue, not a pattern of them; and the orders queue is declared with a
+/// visibility timeout of a minute (fulfilment may be slow) and 20 s long polls.
 pub fn app_on(app: tidings::App, url: &str) -> tidings::App {
     let app = app.server("default", url);
     if !url.starts_with("sqs://") {
         return app;
     }
+    let queue = tidings::sqs::SqsQueue::new()
+        .visibility_timeout(std::time::Duration::from_secs(60))
+        .receive_wait(std::time::Duration::from_secs(20));
+    let app = app.channel_options("orders.created", queue);
     PATTERN_CHANNELS.into_iter().fold(app.server("local", "memory://"), |app, channel| app.route(channel, "local"))
 }

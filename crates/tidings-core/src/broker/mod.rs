@@ -4,6 +4,7 @@
 
 pub mod memory;
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -193,12 +194,41 @@ pub trait Subscription: Send + Sync + 'static {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>>;
 }
 
+/// Broker-specific options of one channel, declared with
+/// [`App::channel_options`](crate::App::channel_options): a Kafka topic's partitions, an
+/// SQS queue's attributes. Each broker crate defines its own type (`KafkaTopic`,
+/// `SqsQueue`); the runtime hands it to the broker the channel is on
+/// ([`Broker::configure_channel`]) and the document shows it in the channel binding of
+/// its protocol.
+pub trait ChannelOptions: Any + Send + Sync + fmt::Debug {
+    /// The binding key of the protocol these options are for (`kafka`, `sqs`).
+    fn protocol(&self) -> &'static str;
+    /// The fields of the channel binding these options add (a JSON object), merged over
+    /// what the emitter derives (the topic or queue name, which stay).
+    fn binding(&self) -> serde_json::Value;
+    /// `self`, for the broker to downcast to its own type.
+    fn as_any(&self) -> &dyn Any;
+}
+
 /// A connected broker.
 pub trait Broker: Send + Sync + 'static {
     /// Publishes one message; returns once the broker has it.
     fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>>;
     /// Subscribes to a channel.
     fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>>;
+    /// Applies the options declared for the channel `address` (as declared, parameters
+    /// included) before any consumer starts; called once per declared channel on the
+    /// broker the channel is routed to. A broker without per-channel options ignores
+    /// them (the default: the in-memory broker, so a service's tests run unchanged); a
+    /// broker given another broker's options should say so.
+    fn configure_channel<'a>(
+        &'a self,
+        address: &'a str,
+        options: Arc<dyn ChannelOptions>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (address, options);
+        Box::pin(async { Ok(()) })
+    }
     /// Flushes and disconnects. Called once, after the consumers stopped.
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod context;
 pub mod extract;
+pub mod key;
 pub mod output;
 pub(crate) mod pipeline;
 pub mod producer;

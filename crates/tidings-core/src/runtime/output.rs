@@ -4,6 +4,7 @@ use crate::broker::Outgoing;
 use crate::error::{BoxError, Error};
 use crate::message::Message;
 use crate::runtime::context::Context;
+use crate::runtime::key::KeyFn;
 
 /// The reply type of a handler that publishes nothing.
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +19,9 @@ pub enum NoReply {}
 pub trait HandlerOutput: Send {
     /// The message the handler publishes, or [`NoReply`].
     type Reply;
-    /// Encodes the reply, if any; a returned error becomes a handler failure.
-    fn into_outgoing(self, ctx: &Context) -> Result<Option<Outgoing>, Error>;
+    /// Encodes the reply, if any, keyed by `key` (the stacked producer's declared key);
+    /// a returned error becomes a handler failure.
+    fn into_outgoing(self, ctx: &Context, key: Option<KeyFn<Self::Reply>>) -> Result<Option<Outgoing>, Error>;
 }
 
 fn failed<E: Into<BoxError>>(e: E) -> Error {
@@ -31,45 +33,52 @@ fn failed<E: Into<BoxError>>(e: E) -> Error {
     }
 }
 
+/// The encode step of a reply: the payload, and the declared key.
+fn encode<T: Message>(ctx: &Context, message: &T, key: Option<KeyFn<T>>) -> Result<Outgoing, Error> {
+    let mut out = ctx.encode(message)?;
+    out.key = key.and_then(|key| key(message));
+    Ok(out)
+}
+
 impl HandlerOutput for () {
     type Reply = NoReply;
-    fn into_outgoing(self, _: &Context) -> Result<Option<Outgoing>, Error> {
+    fn into_outgoing(self, _: &Context, _: Option<KeyFn<NoReply>>) -> Result<Option<Outgoing>, Error> {
         Ok(None)
     }
 }
 
 impl<E: Into<BoxError> + Send> HandlerOutput for Result<(), E> {
     type Reply = NoReply;
-    fn into_outgoing(self, _: &Context) -> Result<Option<Outgoing>, Error> {
+    fn into_outgoing(self, _: &Context, _: Option<KeyFn<NoReply>>) -> Result<Option<Outgoing>, Error> {
         self.map(|()| None).map_err(failed)
     }
 }
 
 impl<T: Message> HandlerOutput for T {
     type Reply = T;
-    fn into_outgoing(self, ctx: &Context) -> Result<Option<Outgoing>, Error> {
-        ctx.encode(&self).map(Some)
+    fn into_outgoing(self, ctx: &Context, key: Option<KeyFn<T>>) -> Result<Option<Outgoing>, Error> {
+        encode(ctx, &self, key).map(Some)
     }
 }
 
 impl<T: Message> HandlerOutput for Option<T> {
     type Reply = T;
-    fn into_outgoing(self, ctx: &Context) -> Result<Option<Outgoing>, Error> {
-        self.map(|m| ctx.encode(&m)).transpose()
+    fn into_outgoing(self, ctx: &Context, key: Option<KeyFn<T>>) -> Result<Option<Outgoing>, Error> {
+        self.map(|m| encode(ctx, &m, key)).transpose()
     }
 }
 
 impl<T: Message, E: Into<BoxError> + Send> HandlerOutput for Result<T, E> {
     type Reply = T;
-    fn into_outgoing(self, ctx: &Context) -> Result<Option<Outgoing>, Error> {
-        ctx.encode(&self.map_err(failed)?).map(Some)
+    fn into_outgoing(self, ctx: &Context, key: Option<KeyFn<T>>) -> Result<Option<Outgoing>, Error> {
+        encode(ctx, &self.map_err(failed)?, key).map(Some)
     }
 }
 
 impl<T: Message, E: Into<BoxError> + Send> HandlerOutput for Result<Option<T>, E> {
     type Reply = T;
-    fn into_outgoing(self, ctx: &Context) -> Result<Option<Outgoing>, Error> {
-        self.map_err(failed)?.map(|m| ctx.encode(&m)).transpose()
+    fn into_outgoing(self, ctx: &Context, key: Option<KeyFn<T>>) -> Result<Option<Outgoing>, Error> {
+        self.map_err(failed)?.map(|m| encode(ctx, &m, key)).transpose()
     }
 }
 

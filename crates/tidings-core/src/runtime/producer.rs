@@ -13,23 +13,26 @@ use crate::broker::Headers;
 use crate::error::Error;
 use crate::message::Message;
 use crate::runtime::context::Context;
+use crate::runtime::key::KeyFn;
 
 /// A typed producer of `T` on one channel.
 pub struct Producer<T> {
     channel: &'static str,
+    key: Option<KeyFn<T>>,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T> std::fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Producer").field("channel", &self.channel).finish()
+        f.debug_struct("Producer").field("channel", &self.channel).field("keyed", &self.key.is_some()).finish()
     }
 }
 
 /// Options of one publish: key, extra headers, channel parameters.
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
-    /// Message key, where the broker has one (Kafka partitions by it).
+    /// Message key, where the broker has one (Kafka partitions by it; on an SQS FIFO
+    /// queue it is the `MessageGroupId`). Wins over the key the producer declares.
     pub key: Option<Bytes>,
     /// Headers added to the ones tidings sets.
     pub headers: Headers,
@@ -38,7 +41,7 @@ pub struct PublishOptions {
 }
 
 impl PublishOptions {
-    /// Sets the key.
+    /// Sets the key (instead of the declared one, if any).
     pub fn key(mut self, key: impl Into<Bytes>) -> Self {
         self.key = Some(key.into());
         self
@@ -59,7 +62,13 @@ impl<T> Producer<T> {
     /// A producer on `channel`. The attribute macro calls this; write the attribute
     /// rather than calling it, so the producer shows in the document.
     pub const fn new(channel: &'static str) -> Self {
-        Producer { channel, _message: PhantomData }
+        Producer { channel, key: None, _message: PhantomData }
+    }
+
+    /// A producer on `channel` whose messages are keyed by `key` (`key = field` or
+    /// `key_with = path` in the attribute, which calls this).
+    pub const fn keyed(channel: &'static str, key: KeyFn<T>) -> Self {
+        Producer { channel, key: Some(key), _message: PhantomData }
     }
 }
 
@@ -74,7 +83,8 @@ impl<T: Message> Producer<T> {
         self.publish_with(ctx, message, PublishOptions::default()).await
     }
 
-    /// Publishes with a key, extra headers or channel parameters.
+    /// Publishes with a key, extra headers or channel parameters. Without a key in
+    /// `options`, the declared key (if any) is the message's key.
     pub async fn publish_with(
         &self,
         ctx: &Context,
@@ -90,11 +100,12 @@ impl<T: Message> Producer<T> {
         } else {
             self.channel
         };
-        let mut out = ctx.encode(message.borrow())?;
+        let message = message.borrow();
+        let mut out = ctx.encode(message)?;
         for (k, v) in options.headers.iter() {
             out.headers.insert(k, v);
         }
-        out.key = options.key;
+        out.key = options.key.or_else(|| self.key.and_then(|key| key(message)));
         ctx.publish_raw(address, out).await
     }
 }

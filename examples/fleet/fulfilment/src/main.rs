@@ -15,6 +15,13 @@ async fn main() -> Result<(), tidings::Error> {
     tidings::app!()
         .title("fulfilment")
         .server("queues", "sqs://sqs.eu-west-1.amazonaws.com")
+        .channel_options(
+            "order-events",
+            tidings::sqs::SqsQueue::new()
+                .visibility_timeout(std::time::Duration::from_secs(60))
+                .receive_wait(std::time::Duration::from_secs(20))
+                .redrive("order-events-dlq", 5),
+        )
         .run()
         .await
 }

@@ -8,7 +8,7 @@ use tidings::asyncapi::BridgeDescription;
 use tidings::prelude::*;
 
 /// Every order placed, keyed by order id.
-#[tidings::producer(channel = "orders.created")]
+#[tidings::producer(channel = "orders.created", key = order_id)]
 static ORDER_CREATED: Producer<OrderCreated>;
 
 #[tidings::main]
@@ -16,6 +16,7 @@ async fn main() -> Result<(), tidings::Error> {
     tidings::app!()
         .title("orders")
         .server("kafka", "kafka://kafka.internal:9092")
+        .channel_options("orders.created", tidings::kafka::KafkaTopic::partitions(12).replicas(3))
         .bridge(
             "orders.created",
             BridgeDescription::to("sqs:order-events")
