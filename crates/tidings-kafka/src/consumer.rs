@@ -320,6 +320,21 @@ impl Shared {
         pause
     }
 
+    /// The poll thread's look after each round: the partitions to resume and how many
+    /// settled messages await a commit. Wakes one worker when a partition is ready: a
+    /// settled partition waits for the worker that settled it, and should that worker
+    /// not come back, another one takes it from here.
+    fn after_round(&self) -> (Vec<Tp>, usize) {
+        let mut st = self.lock();
+        let out = (std::mem::take(&mut st.resume), st.uncommitted);
+        let ready = !st.ready.is_empty();
+        drop(st);
+        if ready {
+            self.ready.notify_one();
+        }
+        out
+    }
+
     /// Hands the next message of the next ready partition out. Never awaits, so a
     /// message taken here always reaches the caller.
     fn take(self: &Arc<Self>) -> Option<Delivery> {
@@ -812,15 +827,7 @@ impl PollLoop {
                     self.set_paused(&pause, true);
                 }
             }
-            let (resume, uncommitted, ready) = {
-                let mut st = self.shared.lock();
-                (std::mem::take(&mut st.resume), st.uncommitted, !st.ready.is_empty())
-            };
-            if ready {
-                // A settled partition waits for the worker that settled it; should that
-                // worker not come back, another one takes it from here.
-                self.shared.ready.notify_one();
-            }
+            let (resume, uncommitted) = self.shared.after_round();
             if !resume.is_empty() {
                 self.set_paused(&resume, false);
             }
@@ -1132,7 +1139,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         second.acker.ack().await.unwrap();
         assert!(!s.lock().ready.is_empty(), "0:2 is ready");
-        s.ready.notify_one();
+        s.after_round();
         let next = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").unwrap();
         assert_eq!(next.as_deref(), Some("0:2"));
     }
