@@ -160,6 +160,35 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     Ok(document)
 }
 
+/// Rewrites the inline Avro schema of every Avro payload in `document`'s messages into
+/// a `$ref` to the same schema in the Schema Registry at `registry`:
+/// `<registry>/subjects/<record full name>/versions/<version>/schema` (`version` is
+/// `latest` or a number). The subject is the record's full name: the record name
+/// strategy the Avro codec registers under and the Kafka message binding's
+/// `schemaLookupStrategy` names. Credentials in `registry` are dropped. Returns how many
+/// payloads it rewrote. `tidings bundle --allow-host <registry host>` inlines them again.
+pub fn reference_avro_payloads(document: &mut Document, registry: &str, version: &str) -> usize {
+    let base = without_credentials(registry).trim_end_matches('/').to_owned();
+    let mut count = 0;
+    let Some(components) = document.components.as_mut() else { return 0 };
+    for message in components.messages.values_mut() {
+        let RefOr::Item(message) = message else { continue };
+        if !is_avro(message.payload.as_ref()) {
+            continue;
+        }
+        let Some(payload) = message.payload.as_mut().and_then(Value::as_object_mut) else { continue };
+        let Some(name) = payload.get("schema").and_then(|s| s.get("name")).and_then(Value::as_str) else { continue };
+        let namespace = payload.get("schema").and_then(|s| s.get("namespace")).and_then(Value::as_str);
+        let full = match namespace {
+            Some(ns) if !name.contains('.') && !ns.is_empty() => format!("{ns}.{name}"),
+            _ => name.to_owned(),
+        };
+        payload.insert("schema".into(), json!({"$ref": format!("{base}/subjects/{full}/versions/{version}/schema")}));
+        count += 1;
+    }
+    count
+}
+
 /// Whether a payload is a Multi Format Schema Object holding an Avro schema.
 fn is_avro(payload: Option<&Value>) -> bool {
     payload
@@ -176,36 +205,21 @@ fn kafka_schema_registry(url: &str) -> Option<Value> {
     if !scheme.starts_with("kafka") {
         return None;
     }
-    let registry = query_option(url, "schema_registry").filter(|r| !r.is_empty())?;
-    let registry = percent_decoded(&registry);
-    let registry = match registry.split_once("://") {
-        Some((scheme, rest)) => match rest.split('/').next().and_then(|authority| authority.rfind('@')) {
-            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-            None => registry.clone(),
-        },
-        None => registry,
-    };
+    let registry = crate::protocol::schema_registry_url(url)?;
+    let registry = without_credentials(&registry);
     let vendor = query_option(url, "schema_registry_vendor").filter(|v| !v.is_empty()).unwrap_or_else(|| "confluent".into());
     Some(json!({"schemaRegistryUrl": registry, "schemaRegistryVendor": vendor, "bindingVersion": "0.5.0"}))
 }
 
-/// `%3A` -> `:` (a URL inside a URL's query is often written encoded).
-fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
+/// `https://user:secret@host/path` -> `https://host/path`.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split('/').next().and_then(|authority| authority.rfind('@')) {
+            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Configured servers by name: `None` for in-process ones.

@@ -244,6 +244,17 @@ pub fn query_option(url: &str, key: &str) -> Option<String> {
     })
 }
 
+/// The Schema Registry a Kafka server URL names with `?schema_registry=` (often
+/// percent-encoded, `http%3A%2F%2Fregistry%3A8081`), decoded, credentials kept (the
+/// codec needs them; the document drops them). `None` for other URLs and without the option.
+pub fn schema_registry_url(url: &str) -> Option<String> {
+    let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+    if !scheme.starts_with("kafka") {
+        return None;
+    }
+    query_option(url, "schema_registry").filter(|r| !r.is_empty()).map(|r| percent_decoded(&r))
+}
+
 /// The Kafka `client.id` of the server `name` at `url`: its `client_id` query option, or
 /// `tidings-<name>` as the Kafka broker uses by default. `None` for non-Kafka URLs.
 pub fn kafka_client_id(name: &str, url: &str) -> Option<String> {

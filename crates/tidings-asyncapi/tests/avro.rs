@@ -69,3 +69,29 @@ fn a_kafka_server_names_its_schema_registry_without_credentials() {
     assert_eq!(doc["servers"]["main"]["bindings"]["kafka"]["schemaRegistryVendor"], "confluent");
     assert!(document("kafka://broker:9092")["servers"]["main"].get("bindings").is_none());
 }
+
+#[test]
+fn avro_payloads_can_reference_the_registry_instead() {
+    let mut doc = emit(&service("kafka://broker:9092")).expect("a document");
+    let n = tidings_asyncapi::emit::reference_avro_payloads(&mut doc, "https://key:s3cr3t@registry:8081/", "3");
+    assert_eq!(n, 1, "only the Avro message");
+    let doc = serde_json::to_value(doc).unwrap();
+    assert_eq!(
+        doc["components"]["messages"]["OrderCreated"]["payload"],
+        json!({
+            "schemaFormat": "application/vnd.apache.avro;version=1.9.0",
+            "schema": {"$ref": "https://registry:8081/subjects/com.example.OrderCreated/versions/3/schema"},
+        }),
+        "the record name strategy's subject, no credentials"
+    );
+    assert_eq!(doc["components"]["messages"]["Ping"]["payload"], json!({"type": "object"}));
+}
+
+#[test]
+fn the_registry_url_keeps_its_credentials_for_the_codec() {
+    use tidings_asyncapi::protocol::schema_registry_url;
+    let url = "kafka://b:9092?schema_registry=http%3A%2F%2Fk%3As%40registry%3A8081&client_id=x";
+    assert_eq!(schema_registry_url(url).as_deref(), Some("http://k:s@registry:8081"));
+    assert_eq!(schema_registry_url("kafka://b:9092"), None);
+    assert_eq!(schema_registry_url("nats://b:4222?schema_registry=http://r:8081"), None, "Kafka servers only");
+}

@@ -64,6 +64,84 @@ pub struct SchemaArgs {
     pub compatibility: Option<Level>,
 }
 
+/// `tidings codegen <format>`: Rust types from schemas.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CodegenCommand {
+    /// Rust types (with `#[derive(Message)]` and the `avro` attribute) from `.avsc` files.
+    Avro(CodegenArgs),
+}
+
+/// Arguments of `tidings codegen avro`.
+#[derive(Debug, Clone, Args)]
+pub struct CodegenArgs {
+    /// The `.avsc` files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The Rust file to write (stdout when not given).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Write nothing; exit 1 when the output file would change (for CI).
+    #[arg(long, requires = "output")]
+    pub check: bool,
+    /// The crate's manifest directory, which the attributes' paths are relative to.
+    /// Default: the folder of the nearest `Cargo.toml` above the output (or the current folder).
+    #[arg(long)]
+    pub manifest_dir: Option<PathBuf>,
+    /// The Rust type of `uuid` fields.
+    #[arg(long, value_enum, default_value = "string")]
+    pub uuid: crate::codegen::UuidType,
+}
+
+/// Runs `tidings codegen`; the exit code: 0 written or up to date, 1 `--check` found the
+/// file stale, 2 a schema cannot be generated or a file cannot be read or written.
+pub fn codegen(cmd: &CodegenCommand, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let CodegenCommand::Avro(args) = cmd;
+    let manifest_dir = match (&args.manifest_dir, &args.output) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(output)) => match crate::codegen::manifest_dir_of(output) {
+            Some(dir) => dir,
+            None => {
+                let _ = writeln!(err, "codegen: no Cargo.toml above {}: pass --manifest-dir", output.display());
+                return 2;
+            }
+        },
+        (None, None) => PathBuf::from("."),
+    };
+    let options = crate::codegen::Options {
+        files: args.files.clone(),
+        manifest_dir,
+        output: args.output.clone(),
+        uuid: args.uuid,
+    };
+    match crate::codegen::run(&options, args.check) {
+        Ok(crate::codegen::Outcome::Printed(text)) => {
+            let _ = out.write_all(text.as_bytes());
+            0
+        }
+        Ok(crate::codegen::Outcome::UpToDate) => {
+            let _ = writeln!(out, "up to date    {}", show_paths(args.output.as_slice()));
+            0
+        }
+        Ok(crate::codegen::Outcome::Written) => {
+            let _ = writeln!(out, "written       {}", show_paths(args.output.as_slice()));
+            0
+        }
+        Ok(crate::codegen::Outcome::Stale { exists }) => {
+            let what = if exists { "is stale" } else { "does not exist" };
+            let _ = writeln!(
+                err,
+                "codegen: {} {what}: run `tidings codegen avro` without --check to regenerate it",
+                show_paths(args.output.as_slice())
+            );
+            1
+        }
+        Err(e) => {
+            let _ = writeln!(err, "codegen: {e}");
+            2
+        }
+    }
+}
+
 fn parse_level(s: &str) -> Result<Level, String> {
     s.parse()
 }

@@ -52,57 +52,9 @@ struct Walk<'a> {
     seen: HashSet<(String, String)>,
 }
 
-/// The type a logical type is written as; other schemas are their own.
-fn underlying(s: &Schema) -> &Schema {
-    match s {
-        Schema::Date | Schema::TimeMillis => &Schema::Int,
-        Schema::TimeMicros
-        | Schema::TimestampMillis
-        | Schema::TimestampMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => &Schema::Long,
-        Schema::Uuid => &Schema::String,
-        Schema::BigDecimal => &Schema::Bytes,
-        Schema::Decimal(d) => underlying(&d.inner),
-        other => other,
-    }
-}
-
 /// A short name of a schema for messages (`int`, `record Item`, `union [null, string]`).
-pub fn describe(s: &Schema) -> String {
-    match s {
-        Schema::Null => "null".into(),
-        Schema::Boolean => "boolean".into(),
-        Schema::Int => "int".into(),
-        Schema::Long => "long".into(),
-        Schema::Float => "float".into(),
-        Schema::Double => "double".into(),
-        Schema::Bytes => "bytes".into(),
-        Schema::String => "string".into(),
-        Schema::Array(a) => format!("array<{}>", describe(&a.items)),
-        Schema::Map(m) => format!("map<{}>", describe(&m.types)),
-        Schema::Union(u) => format!("union [{}]", u.variants().iter().map(describe).collect::<Vec<_>>().join(", ")),
-        Schema::Record(r) => format!("record {}", r.name.name),
-        Schema::Enum(e) => format!("enum {}", e.name.name),
-        Schema::Fixed(f) => format!("fixed {}({})", f.name.name, f.size),
-        Schema::Decimal(d) => format!("decimal({}, {})", d.precision, d.scale),
-        Schema::BigDecimal => "big-decimal".into(),
-        Schema::Uuid => "uuid".into(),
-        Schema::Date => "date".into(),
-        Schema::TimeMillis => "time-millis".into(),
-        Schema::TimeMicros => "time-micros".into(),
-        Schema::TimestampMillis => "timestamp-millis".into(),
-        Schema::TimestampMicros => "timestamp-micros".into(),
-        Schema::TimestampNanos => "timestamp-nanos".into(),
-        Schema::LocalTimestampMillis => "local-timestamp-millis".into(),
-        Schema::LocalTimestampMicros => "local-timestamp-micros".into(),
-        Schema::LocalTimestampNanos => "local-timestamp-nanos".into(),
-        Schema::Duration => "duration".into(),
-        Schema::Ref { name } => name.name.clone(),
-    }
-}
+pub use tidings_avro_schema::describe;
+use tidings_avro_schema::{is_named_kind, underlying};
 
 /// The promotions the specification allows a reader to apply.
 fn promotes(writer: &Schema, reader: &Schema) -> bool {
@@ -226,20 +178,10 @@ impl Walk<'_> {
             }
             (Schema::Array(wa), Schema::Array(ra)) => self.check(&wa.items, &ra.items, &format!("{path}[]")),
             (Schema::Map(wm), Schema::Map(rm)) => self.check(&wm.types, &rm.types, &format!("{path}{{}}")),
-            _ if std::mem::discriminant(uw) == std::mem::discriminant(ur) && !uw.is_named_kind() => {}
+            _ if std::mem::discriminant(uw) == std::mem::discriminant(ur) && !is_named_kind(uw) => {}
             _ if promotes(uw, ur) => {}
             _ => self.fail(path, format!("the writer's {} cannot be read as {}", describe(w), describe(r))),
         }
-    }
-}
-
-trait NamedKind {
-    fn is_named_kind(&self) -> bool;
-}
-
-impl NamedKind for Schema {
-    fn is_named_kind(&self) -> bool {
-        matches!(self, Schema::Record(_) | Schema::Enum(_) | Schema::Fixed(_))
     }
 }
 

@@ -11,7 +11,8 @@
 //!   the same API for tests and local development.
 //! - [`compat`]: the Avro specification's schema resolution rules as a compatibility
 //!   checker with readable reasons (what the server and `tidings registry check` use).
-//! - [`cli`]: `tidings registry serve | register-all | check`.
+//! - [`codegen`]: Rust types from `.avsc` files (`tidings codegen avro`).
+//! - [`cli`]: `tidings registry serve | register-all | check` and `tidings codegen avro`.
 //!
 //! How the codec reaches the registry: the [`Codec`](tidings_core::Codec) trait has
 //! static functions, so the codec uses the process-wide client of
@@ -22,6 +23,7 @@
 
 pub mod cli;
 pub mod codec;
+pub mod codegen;
 pub mod compat;
 pub mod convert;
 pub mod registry;

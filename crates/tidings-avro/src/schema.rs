@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use apache_avro::Schema;
 
-/// Named types (records, enums, fixed) of a schema by full name: what a
-/// `Schema::Ref` points at.
-pub type Names = HashMap<String, Schema>;
+pub use tidings_avro_schema::{collect_names, resolve, Names};
 
 /// A schema that does not parse or is not what a message needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,9 +33,7 @@ impl Contract {
     pub fn parse(text: &str) -> Result<Contract, SchemaError> {
         // apache-avro panics on some invalid names (`Order#Created`) instead of
         // returning an error; a registry server must not lose its thread to that.
-        let parsed = std::panic::catch_unwind(|| Schema::parse_str(text))
-            .map_err(|_| SchemaError("invalid Avro schema: apache-avro could not parse it (an invalid name?)".into()))?;
-        let schema = parsed.map_err(|e| SchemaError(format!("invalid Avro schema: {e}")))?;
+        let schema = tidings_avro_schema::parse(text).map_err(|e| SchemaError(format!("invalid Avro schema: {e}")))?;
         Ok(Contract::from_schema(schema))
     }
 
@@ -53,41 +49,6 @@ impl Contract {
     /// `schema`, or the named type it refers to.
     pub fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
         resolve(schema, &self.names)
-    }
-}
-
-/// `schema`, or the named type it refers to.
-pub fn resolve<'a>(schema: &'a Schema, names: &'a Names) -> &'a Schema {
-    match schema {
-        Schema::Ref { name } => names.get(&name.fullname(None)).unwrap_or(schema),
-        other => other,
-    }
-}
-
-/// Every named type defined inside `schema`, by full name.
-pub fn collect_names(schema: &Schema, names: &mut Names) {
-    match schema {
-        Schema::Record(r) => {
-            names.insert(r.name.fullname(None), schema.clone());
-            for f in &r.fields {
-                collect_names(&f.schema, names);
-            }
-        }
-        Schema::Enum(e) => {
-            names.insert(e.name.fullname(None), schema.clone());
-        }
-        Schema::Fixed(f) => {
-            names.insert(f.name.fullname(None), schema.clone());
-        }
-        Schema::Decimal(d) => collect_names(&d.inner, names),
-        Schema::Array(a) => collect_names(&a.items, names),
-        Schema::Map(m) => collect_names(&m.types, names),
-        Schema::Union(u) => {
-            for v in u.variants() {
-                collect_names(v, names);
-            }
-        }
-        _ => {}
     }
 }
 

@@ -8,6 +8,11 @@
 //! cycle of files becomes a cycle of local references (and is reported). Local references
 //! of the root document are left as they are.
 //!
+//! The schema of a Multi Format Schema Object in another format than JSON Schema (an
+//! Avro schema referenced in a Schema Registry, `schema: {$ref:
+//! http://registry:8081/subjects/<s>/versions/latest/schema}`) is inlined in place
+//! instead: under `components/schemas` it would be read as a JSON Schema.
+//!
 //! Safety: files may not leave the root document's directory tree; URLs are fetched only
 //! with `--allow-remote` or for a host named by `--allow-host`, without redirects, within
 //! [`MAX_REMOTE_BYTES`] and [`REMOTE_TIMEOUT`].
@@ -405,6 +410,12 @@ impl Bundler {
                     self.components.entry(kind).or_default().insert(name, expanded);
                     return Ok(serde_json::json!({ "$ref": local }));
                 }
+                // A Multi Format Schema Object in another format than JSON Schema (an
+                // Avro schema in a Schema Registry): its schema is inlined in place, since
+                // `components/schemas` would read it as a JSON Schema.
+                if let Some(inlined) = self.inline_foreign_schema(origin, map, pointer)? {
+                    return Ok(inlined);
+                }
                 let mut out = Map::new();
                 for (k, v) in map {
                     if k == "examples" || k.starts_with("x-") {
@@ -430,6 +441,35 @@ impl Bundler {
             }
             other => Ok(other.clone()),
         }
+    }
+
+    /// `{schemaFormat: <not JSON Schema>, schema: {$ref: ...}}` with the target put in
+    /// place of the reference; `None` for anything else.
+    fn inline_foreign_schema(
+        &mut self,
+        origin: &Origin,
+        map: &Map<String, Value>,
+        pointer: &str,
+    ) -> Result<Option<Value>, BundleError> {
+        let Some(Value::String(format)) = map.get("schemaFormat") else { return Ok(None) };
+        let json_schema = format.starts_with("application/vnd.aai.asyncapi") || format.starts_with("application/schema");
+        let Some(Value::String(reference)) = map.get("schema").and_then(|s| s.get("$ref")) else { return Ok(None) };
+        if json_schema {
+            return Ok(None);
+        }
+        let at = format!("{pointer}/schema/$ref");
+        let (target_origin, target_pointer) = self
+            .target(origin, reference)
+            .map_err(|m| self.error(origin, &at, format!("`$ref: {reference}`: {m}")))?;
+        let document = self
+            .document(&target_origin)
+            .map_err(|m| self.error(origin, &at, format!("`$ref: {reference}`: {m}")))?;
+        let target = lookup(&document, &target_pointer)
+            .map_err(|e| self.error(origin, &at, format!("`$ref: {reference}` does not resolve: {e}")))?
+            .clone();
+        let mut out = map.clone();
+        out.insert("schema".into(), target);
+        Ok(Some(Value::Object(out)))
     }
 
     /// `wanted`, or `wanted_2`, ... : the first name free in `kind` (or holding `value`).

@@ -37,6 +37,9 @@ pub enum Command {
     /// The Schema Registry: serve one in memory, register or check Avro schemas (the `tidings-avro` crate).
     #[command(subcommand)]
     Registry(tidings_avro::cli::RegistryCommand),
+    /// Generate Rust types from schemas: `tidings codegen avro schemas/*.avsc -o src/events.rs` (the `tidings-avro` crate).
+    #[command(subcommand)]
+    Codegen(tidings_avro::cli::CodegenCommand),
 }
 
 /// Text for people, JSON for machines.
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> u8 {
             &mut std::io::stderr().lock(),
         ),
         Command::Registry(cmd) => tidings_avro::cli::execute(&cmd, &mut std::io::stdout(), &mut std::io::stderr()),
+        Command::Codegen(cmd) => tidings_avro::cli::codegen(&cmd, &mut std::io::stdout(), &mut std::io::stderr()),
     }
 }
 

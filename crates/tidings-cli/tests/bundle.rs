@@ -171,12 +171,15 @@ fn remote_references_need_permission() {
     let (code, out, err) = bundle(&[main, "--allow-host".into(), "127.0.0.1".into()]);
     assert_eq!(code, 0, "{err}");
     let bundled: Value = serde_yaml_ng::from_str(&out).unwrap_or(Value::Null);
+    // An Avro schema is put where the reference was: under components/schemas it
+    // would be read as a JSON Schema.
+    assert_eq!(bundled.pointer("/components/messages/Order/payload/schema/name"), Some(&Value::from("Order")), "{out}");
     assert_eq!(
-        bundled.pointer("/components/messages/Order/payload/schema/$ref"),
-        Some(&Value::from("#/components/schemas/orders-value")),
+        bundled.pointer("/components/messages/Order/payload/schemaFormat"),
+        Some(&Value::from("application/vnd.apache.avro+json;version=1.9.0")),
         "{out}"
     );
-    assert_eq!(bundled.pointer("/components/schemas/orders-value/name"), Some(&Value::from("Order")), "{out}");
+    assert_eq!(bundled.pointer("/components/schemas"), None, "nothing hoisted: {out}");
     let _ = handle.join();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,7 @@ use apache_avro::schema::{Name, RecordSchema};
 use apache_avro::Schema;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
+use tidings_avro_schema::{describe, rust_for};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Type};
 
@@ -24,7 +25,10 @@ use crate::attr::Args;
 /// The parsed `.avsc` of one attribute.
 struct Loaded {
     schema: Schema,
+    /// Named types in definition order (for messages that list them).
     names: Vec<(String, Schema)>,
+    /// The same by full name, for `Schema::Ref`.
+    by_name: tidings_avro_schema::Names,
     /// Absolute path, for `include_str!` (so cargo rebuilds when the file changes).
     abs: String,
     /// As written, for messages.
@@ -76,40 +80,23 @@ fn load(lit: &LitStr) -> syn::Result<Loaded> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| syn::Error::new_spanned(lit, format!("cannot read the Avro schema `{shown}`: {e}")))?;
     // apache-avro panics on some invalid names: an error on the path, not a macro panic.
-    let schema = std::panic::catch_unwind(|| Schema::parse_str(&text))
-        .map_err(|_| syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema (apache-avro could not parse it: an invalid name?)")))?
-        .map_err(|e| syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema: {e}")))?;
-    let mut names = Vec::new();
-    collect_names(&schema, &mut names);
-    Ok(Loaded { schema, names, abs: path.to_string_lossy().into_owned(), shown })
-}
-
-fn collect_names(schema: &Schema, out: &mut Vec<(String, Schema)>) {
-    match schema {
-        Schema::Record(r) => {
-            out.push((r.name.fullname(None), schema.clone()));
-            for f in &r.fields {
-                collect_names(&f.schema, out);
-            }
-        }
-        Schema::Enum(e) => out.push((e.name.fullname(None), schema.clone())),
-        Schema::Fixed(f) => out.push((f.name.fullname(None), schema.clone())),
-        Schema::Array(a) => collect_names(&a.items, out),
-        Schema::Map(m) => collect_names(&m.types, out),
-        Schema::Union(u) => u.variants().iter().for_each(|v| collect_names(v, out)),
-        _ => {}
-    }
+    let schema = tidings_avro_schema::parse(&text).map_err(|e| {
+        let why = if e.starts_with("apache-avro could not parse it") {
+            " (apache-avro could not parse it: an invalid name?)".to_owned()
+        } else {
+            format!(": {e}")
+        };
+        syn::Error::new_spanned(lit, format!("`{shown}` is not a valid Avro schema{why}"))
+    })?;
+    let names: Vec<(String, Schema)> =
+        tidings_avro_schema::named_types(&schema).into_iter().map(|(n, s)| (n, s.clone())).collect();
+    let by_name = names.iter().cloned().collect();
+    Ok(Loaded { schema, names, by_name, abs: path.to_string_lossy().into_owned(), shown })
 }
 
 impl Loaded {
     fn resolve<'a>(&'a self, s: &'a Schema) -> &'a Schema {
-        match s {
-            Schema::Ref { name } => {
-                let full = name.fullname(None);
-                self.names.iter().find(|(n, _)| *n == full).map_or(s, |(_, s)| s)
-            }
-            other => other,
-        }
+        tidings_avro_schema::resolve(s, &self.by_name)
     }
 }
 
@@ -617,74 +604,4 @@ fn is_known(name: &str) -> bool {
             | "IndexSet" | "HashMap" | "BTreeMap" | "IndexMap" | "Decimal" | "DateTime" | "NaiveDate"
             | "NaiveTime" | "NaiveDateTime" | "Bytes" | "ByteBuf" | "[;]" | "char"
     )
-}
-
-/// A short name of a schema (`string`, `decimal(10, 2)`, `record OrderItem`).
-fn describe(s: &Schema) -> String {
-    match s {
-        Schema::Null => "null".into(),
-        Schema::Boolean => "boolean".into(),
-        Schema::Int => "int".into(),
-        Schema::Long => "long".into(),
-        Schema::Float => "float".into(),
-        Schema::Double => "double".into(),
-        Schema::Bytes => "bytes".into(),
-        Schema::String => "string".into(),
-        Schema::Array(a) => format!("array<{}>", describe(&a.items)),
-        Schema::Map(m) => format!("map<{}>", describe(&m.types)),
-        Schema::Union(u) => format!("union [{}]", u.variants().iter().map(describe).collect::<Vec<_>>().join(", ")),
-        Schema::Record(r) => format!("record {}", r.name.name),
-        Schema::Enum(e) => format!("enum {}", e.name.name),
-        Schema::Fixed(f) => format!("fixed {}({})", f.name.name, f.size),
-        Schema::Decimal(d) => format!("decimal({}, {})", d.precision, d.scale),
-        Schema::BigDecimal => "big-decimal".into(),
-        Schema::Uuid => "uuid".into(),
-        Schema::Date => "date".into(),
-        Schema::TimeMillis => "time-millis".into(),
-        Schema::TimeMicros => "time-micros".into(),
-        Schema::TimestampMillis => "timestamp-millis".into(),
-        Schema::TimestampMicros => "timestamp-micros".into(),
-        Schema::TimestampNanos => "timestamp-nanos".into(),
-        Schema::LocalTimestampMillis => "local-timestamp-millis".into(),
-        Schema::LocalTimestampMicros => "local-timestamp-micros".into(),
-        Schema::LocalTimestampNanos => "local-timestamp-nanos".into(),
-        Schema::Duration => "duration".into(),
-        Schema::Ref { name } => name.name.clone(),
-    }
-}
-
-/// The Rust type that fits a schema, for the error messages.
-fn rust_for(s: &Schema) -> String {
-    match s {
-        Schema::Null => "()".into(),
-        Schema::Boolean => "bool".into(),
-        Schema::Int => "i32".into(),
-        Schema::Long => "i64".into(),
-        Schema::Float => "f32".into(),
-        Schema::Double => "f64".into(),
-        Schema::Bytes => "Vec<u8>".into(),
-        Schema::String => "String".into(),
-        Schema::Array(a) => format!("Vec<{}>", rust_for(&a.items)),
-        Schema::Map(m) => format!("HashMap<String, {}>", rust_for(&m.types)),
-        Schema::Union(u) => {
-            let others: Vec<&Schema> = u.variants().iter().filter(|v| !matches!(v, Schema::Null)).collect();
-            match others.as_slice() {
-                [one] if others.len() < u.variants().len() => format!("Option<{}>", rust_for(one)),
-                _ => "(no Rust type: a union of several types)".into(),
-            }
-        }
-        Schema::Record(r) => r.name.name.clone(),
-        Schema::Enum(e) => e.name.name.clone(),
-        Schema::Fixed(f) => format!("[u8; {}]", f.size),
-        Schema::Decimal(_) => "rust_decimal::Decimal".into(),
-        Schema::Uuid => "uuid::Uuid".into(),
-        Schema::Date => "chrono::NaiveDate".into(),
-        Schema::TimeMillis | Schema::TimeMicros => "chrono::NaiveTime".into(),
-        Schema::TimestampMillis | Schema::TimestampMicros | Schema::TimestampNanos => "chrono::DateTime<Utc>".into(),
-        Schema::LocalTimestampMillis | Schema::LocalTimestampMicros | Schema::LocalTimestampNanos => {
-            "chrono::NaiveDateTime".into()
-        }
-        Schema::BigDecimal | Schema::Duration => "(not supported)".into(),
-        Schema::Ref { name } => name.name.clone(),
-    }
 }

@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::official_parser_accepts;
 use order_avro::{v1, OrderCreated};
 use tidings::avro::cli::{execute, RegistryCommand, SchemaArgs};
 use tidings::avro::compat::Level;
@@ -124,27 +127,4 @@ fn add_a_field_with_a_default_then_try_to_remove_one_without() {
     );
     let client = RegistryClient::new(&server.url()).unwrap();
     assert_eq!(client.versions("orders.created-value").unwrap(), [1, 2], "check registered nothing");
-}
-
-/// Runs the official AsyncAPI parser (`tests/asyncapi-parser`, with the Avro schema
-/// parser) over a document. Needs Node.js 20 and `npm ci --ignore-scripts` there, as
-/// `scripts/test.sh` does; `TIDINGS_SKIP_NODE=1` skips it where there is no Node.js.
-fn official_parser_accepts(yaml: &[u8]) {
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/asyncapi-parser");
-    let file = std::env::temp_dir().join(format!("order-avro-kafka-{}.yaml", std::process::id()));
-    std::fs::write(&file, yaml).unwrap();
-    let output = match Command::new("node").arg(harness.join("validate.mjs")).arg(&file).output() {
-        Ok(output) => output,
-        Err(e) if std::env::var("TIDINGS_SKIP_NODE").as_deref() == Ok("1") => {
-            eprintln!("SKIPPED the official parser (TIDINGS_SKIP_NODE=1): node: {e}");
-            return;
-        }
-        Err(e) => panic!("node: {e}: the official AsyncAPI parser needs Node.js 20 (or set TIDINGS_SKIP_NODE=1)"),
-    };
-    let _ = std::fs::remove_file(&file);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success() && text.lines().any(|l| l == "1 valid, 0 invalid"),
-        "the official AsyncAPI parser rejected the document (run `npm ci --ignore-scripts` in tests/asyncapi-parser first):\n{text}"
-    );
 }

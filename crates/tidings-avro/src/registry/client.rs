@@ -220,7 +220,13 @@ impl RegistryClient {
                 super::URL_ENV
             ))
         })?;
-        let mut client = RegistryClient::new(&url)?;
+        RegistryClient::with_env(&url)
+    }
+
+    /// A client of the registry at `url`, configured like [`from_env`](Self::from_env)
+    /// apart from the URL: [`Auth::from_env`] and `TIDINGS_SCHEMA_REGISTRY_AUTO_REGISTER`.
+    pub fn with_env(url: &str) -> Result<RegistryClient, RegistryError> {
+        let mut client = RegistryClient::new(url)?;
         let auth = Auth::from_env();
         if auth != Auth::None {
             client.auth = auth;

@@ -64,25 +64,54 @@ impl FromStr for SubjectStrategy {
     }
 }
 
-static GLOBAL: RwLock<Option<Arc<RegistryClient>>> = RwLock::new(None);
+/// The codec's client, and whether code installed it (then nothing replaces it).
+struct Global {
+    client: Arc<RegistryClient>,
+    installed: bool,
+    /// The announced URL it was made from (`None`: the environment's).
+    source: Option<String>,
+}
+
+static GLOBAL: RwLock<Option<Global>> = RwLock::new(None);
 
 /// Makes `client` the registry of the Avro codec in this process (replacing any
-/// earlier one, and the one from the environment).
+/// earlier one, the service's and the one from the environment).
 pub fn install(client: RegistryClient) -> Arc<RegistryClient> {
     let client = Arc::new(client);
-    *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+    *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = Some(Global { client: client.clone(), installed: true, source: None });
     client
 }
 
-/// The registry of the Avro codec: the installed client, else one made (once) from
-/// `TIDINGS_SCHEMA_REGISTRY_URL` and the auth variables of [`Auth::from_env`].
+/// The registry of the Avro codec, in this order:
+/// 1. the client [`install`]ed in code;
+/// 2. the registry the running service's document shows: the `schema_registry` option
+///    of its Kafka server URL (`kafka://broker:9092?schema_registry=http://registry:8081`,
+///    announced by the app when it starts, see
+///    [`tidings_core::codec::schema_registry_url`]), so the codec and the document
+///    cannot name two registries;
+/// 3. `TIDINGS_SCHEMA_REGISTRY_URL`, the fallback.
+///
+/// Auth and auto-registration come from the environment ([`RegistryClient::with_env`]).
+/// The client is made once per URL and kept, with its caches.
 pub fn global() -> Result<Arc<RegistryClient>, RegistryError> {
-    if let Some(client) = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        return Ok(client.clone());
+    let announced = tidings_core::codec::schema_registry_url();
+    let wanted = |g: &Global| g.installed || announced.is_none() || g.source == announced;
+    if let Some(g) = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|g| wanted(g)) {
+        return Ok(g.client.clone());
     }
-    let client = RegistryClient::from_env()?;
+    let client = match &announced {
+        Some(url) => RegistryClient::with_env(url)?,
+        None => RegistryClient::from_env()?,
+    };
     let mut slot = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
-    Ok(slot.get_or_insert_with(|| Arc::new(client)).clone())
+    match slot.as_ref().filter(|g| wanted(g)) {
+        Some(g) => Ok(g.client.clone()),
+        None => {
+            let client = Arc::new(client);
+            *slot = Some(Global { client: client.clone(), installed: false, source: announced.clone() });
+            Ok(client)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ pub struct App {
     args: Option<TidingsArgs>,
     read_env: bool,
     shutdown_timeout: Duration,
+    avro_schema_ref: Option<String>,
 }
 
 /// Server URL from the environment: `TIDINGS_SERVER_<NAME>`, the name upper-cased
@@ -96,6 +97,7 @@ impl App {
             args: None,
             read_env: true,
             shutdown_timeout: Duration::from_secs(30),
+            avro_schema_ref: None,
         }
     }
 
@@ -158,6 +160,20 @@ impl App {
     /// Shared state already behind an `Arc` (to keep a handle to it outside the app).
     pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
         self.state.insert(TypeId::of::<T>(), value);
+        self
+    }
+
+    /// Shows every Avro payload schema in the document as a `$ref` to the Schema
+    /// Registry, `<registry>/subjects/<record full name>/versions/<version>/schema`,
+    /// instead of inline (the default). For teams whose registry is the source of truth:
+    /// the document then names the registered schema rather than a copy. `version` is
+    /// `"latest"` or a version number. The registry is the one the codec uses: the
+    /// `schema_registry` option of a server URL, else `TIDINGS_SCHEMA_REGISTRY_URL`;
+    /// with neither, the document is an error. The subject is the record's full name
+    /// (the record name strategy of the codec and of the message binding).
+    /// `tidings bundle --allow-host <registry host>` inlines the schemas again.
+    pub fn avro_schema_ref(mut self, version: impl Into<String>) -> Self {
+        self.avro_schema_ref = Some(version.into());
         self
     }
 
@@ -269,7 +285,33 @@ impl App {
     pub fn asyncapi(mut self) -> Result<Document, Error> {
         let args = self.args.clone().unwrap_or_default();
         self.resolve_servers(&args)?;
-        Ok(tidings_asyncapi::emit(&self.describe())?)
+        self.document()
+    }
+
+    /// The document of the resolved servers, Avro payloads as `$ref`s when asked.
+    fn document(&self) -> Result<Document, Error> {
+        let mut document = tidings_asyncapi::emit(&self.describe())?;
+        if let Some(version) = &self.avro_schema_ref {
+            if version != "latest" && version.parse::<u32>().map_or(true, |v| v == 0) {
+                return Err(Error::Config(format!(
+                    "avro_schema_ref(\"{version}\"): the version is \"latest\" or a number from 1"
+                )));
+            }
+            let registry = self
+                .servers
+                .iter()
+                .find_map(|(_, s)| tidings_asyncapi::protocol::schema_registry_url(s.url()))
+                .or_else(|| std::env::var("TIDINGS_SCHEMA_REGISTRY_URL").ok().filter(|u| !u.is_empty()))
+                .ok_or_else(|| {
+                    Error::Config(
+                        "avro_schema_ref: Avro payloads by reference need a Schema Registry: add \
+                         ?schema_registry=http://... to the Kafka server URL, or set TIDINGS_SCHEMA_REGISTRY_URL"
+                            .into(),
+                    )
+                })?;
+            tidings_asyncapi::emit::reference_avro_payloads(&mut document, &registry, version);
+        }
+        Ok(document)
     }
 
     /// Handles `--asyncapi`/`--asyncapi-out`: prints or writes the document. Returns
@@ -278,7 +320,7 @@ impl App {
         if args.asyncapi.is_none() && args.asyncapi_out.is_none() {
             return Ok(false);
         }
-        let document = tidings_asyncapi::emit(&self.describe())?;
+        let document = self.document()?;
         if let Some(format) = args.asyncapi {
             let text = match format {
                 SpecFormat::Yaml => document.to_yaml(),
@@ -313,13 +355,59 @@ impl App {
                 std::process::exit(2);
             }
         }
+        if let Some(addr) = &args.asyncapi_serve {
+            let code = match self.serve_docs(addr).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            };
+            std::process::exit(code);
+        }
         self.start_resolved().await
+    }
+
+    /// `--asyncapi-serve ADDR`: serves the page of the document and the document until
+    /// SIGINT or SIGTERM. Touches no broker.
+    #[cfg(feature = "docs")]
+    async fn serve_docs(&self, addr: &str) -> Result<(), Error> {
+        let document = self.document()?;
+        let json = document.to_json();
+        let value: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| Error::Config(format!("the document is not JSON: {e}")))?;
+        let page = tidings_docs::Page { html: tidings_docs::render(&value, false), yaml: document.to_yaml(), json };
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|source| Error::Io { context: format!("--asyncapi-serve: listening on {addr}"), source })?;
+        let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_owned());
+        let signals = Signals::listen()?;
+        eprintln!("serving the AsyncAPI document of {} on http://{bound}/ (also /asyncapi.yaml, /asyncapi.json); Ctrl-C to stop", self.info.name);
+        let server = std::thread::spawn(move || tidings_docs::serve(listener, page));
+        tokio::select! {
+            _ = signals.recv() => Ok(()),
+            failed = tokio::task::spawn_blocking(move || server.join()) => match failed {
+                Ok(Ok(Err(source))) => Err(Error::Io { context: format!("--asyncapi-serve on {bound}"), source }),
+                _ => Err(Error::Config(format!("--asyncapi-serve on {bound}: the server stopped"))),
+            },
+        }
+    }
+
+    #[cfg(not(feature = "docs"))]
+    async fn serve_docs(&self, _addr: &str) -> Result<(), Error> {
+        Err(Error::Config(
+            "--asyncapi-serve needs the `docs` feature of tidings (on by default): this binary was built without it".into(),
+        ))
     }
 
     async fn start_resolved(self) -> Result<Running, Error> {
         // The same checks as the document (duplicate message names, operation ids...),
         // so a service that cannot be described does not start either.
-        tidings_asyncapi::emit(&self.describe())?;
+        self.document()?;
+        // One registry for the document and the codec: the one a server URL names.
+        let schema_registry = self.servers.iter().find_map(|(_, s)| tidings_asyncapi::protocol::schema_registry_url(s.url()));
+        if schema_registry.is_some() {
+            crate::codec::set_schema_registry_url(schema_registry);
+        }
         let registry = Registry::collect();
         let mut servers: BTreeMap<String, Arc<dyn Broker>> = BTreeMap::new();
         for (name, source) in &self.servers {

@@ -13,6 +13,10 @@ pub enum SpecFormat {
     Json,
 }
 
+/// Where `--asyncapi-serve` listens when given no address: loopback, the port of
+/// `tidings docs serve`.
+pub const DEFAULT_SERVE_ADDR: &str = "127.0.0.1:8080";
+
 /// Flags of every tidings service binary.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TidingsArgs {
@@ -23,6 +27,12 @@ pub struct TidingsArgs {
     /// Write the AsyncAPI document to PATH (YAML, or JSON for a `.json` path) and exit.
     #[arg(long, value_name = "PATH")]
     pub asyncapi_out: Option<PathBuf>,
+
+    /// Serve the HTML page of the AsyncAPI document (and the document itself, at
+    /// `/asyncapi.yaml` and `/asyncapi.json`) on ADDR until stopped, without connecting
+    /// to any broker. Needs the `docs` feature of tidings (on by default).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_SERVE_ADDR)]
+    pub asyncapi_serve: Option<String>,
 
     /// Set a server's URL: `--server NAME=URL` (repeatable). Overrides the code and
     /// the `TIDINGS_SERVER_<NAME>` environment variable.
