@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Draws the throughput chart of docs/benchmarks.md from the results: median messages
-per second of every (implementation, broker, mode) in RESULTS/memory*.jsonl and
-RESULTS/kafka.jsonl, as horizontal bars on a log scale, in plain SVG (no library).
+per second of every (implementation, broker, mode) in RESULTS/memory*.jsonl,
+RESULTS/kafka*.jsonl and RESULTS/sqs*.jsonl (of a `*-before` file, only tidings' rows), as horizontal bars on a log scale, in plain SVG (no library).
 
   chart.py RESULTS_DIR OUT.svg
 """
@@ -10,7 +10,8 @@ from collections import defaultdict
 
 res, out = sys.argv[1], sys.argv[2]
 groups = defaultdict(list)
-for path in sorted(glob.glob(os.path.join(res, "memory*.jsonl")) + glob.glob(os.path.join(res, "kafka*.jsonl"))):
+for path in sorted(glob.glob(os.path.join(res, "memory*.jsonl")) + glob.glob(os.path.join(res, "kafka*.jsonl"))
+                   + glob.glob(os.path.join(res, "sqs*.jsonl"))):
     tag = os.path.basename(path).rsplit(".", 1)[0]
     before = "before" in tag
     for line in open(path):
@@ -20,12 +21,14 @@ for path in sorted(glob.glob(os.path.join(res, "memory*.jsonl")) + glob.glob(os.
         r = json.loads(line)
         if "msgs_per_s" not in r or r.get("mode") == "ahead":
             continue
+        if before and r["impl"] != "tidings":
+            continue
         impl = r["impl"] + (" (before)" if before else "")
         groups[(r["broker"].split("(")[0], r["mode"], impl)].append(r["msgs_per_s"])
 
 colors = {"tidings": "#2b7bb9", "tidings (before)": "#9cc3e4", "ruststream": "#e08a2c",
-          "faststream": "#6a9f3a", "rdkafka": "#7d5ba6"}
-order = ["tidings", "tidings (before)", "ruststream", "rdkafka", "faststream"]
+          "faststream": "#6a9f3a", "rdkafka": "#7d5ba6", "aws-sdk-sqs": "#a65b7d"}
+order = ["tidings", "tidings (before)", "ruststream", "rdkafka", "aws-sdk-sqs", "faststream"]
 rows = sorted(groups.items(), key=lambda kv: (kv[0][0] != "memory", kv[0][0], kv[0][1],
                                                order.index(kv[0][2]) if kv[0][2] in order else 9))
 W, left, bar, gap = 860, 330, 20, 6

@@ -3,7 +3,9 @@
 # the raw rdkafka client and FastStream (aiokafka) on the same fresh topics, same run.
 # Each run uses topics of its own (a prefix with the time), so runs do not read each
 # other's messages. JSON lines to $BENCH_OUT/kafka.jsonl. N messages (default 100000),
-# RUNS repetitions (default 3); FastStream reads FS_N (default 20000).
+# RUNS repetitions (default 3); FastStream reads FS_N (default 20000). BEFORE=DIR: also
+# runs DIR/kafka (a build of an older tidings) on the same topics, into kafka-before.jsonl.
+# FS=0 skips FastStream.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -17,6 +19,8 @@ timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/s
 bash "$HERE/peers/install.sh"
 K="$CARGO_TARGET_DIR/release/kafka"
 f="$OUT/kafka.jsonl"; : >"$f"
+fb="$OUT/kafka-before.jsonl"
+[[ -z ${BEFORE:-} ]] || : >"$fb"
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq "$RUNS"); do
   run="bench$(date +%s)r$r-"
@@ -24,7 +28,10 @@ for r in $(seq "$RUNS"); do
   "$K" raw-publish --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
+  # The older build reads the same topic in a consumer group of its own.
+  [[ -z ${BEFORE:-} ]] || "$BEFORE/kafka" tidings-consume --prefix "${run}" --group-prefix "${run}before-" --n "$N" 2>/dev/null | tee -a "$fb"
   "$K" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f"
+  [[ ${FS:-1} == 0 ]] && continue
   (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py consume --topic "${run}bench.orders" --n "$FS_N" 2>/dev/null) | tee -a "$f"
   (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py publish --topic "${run}fs.published" --n "$FS_N" 2>/dev/null) | tee -a "$f"
 done

@@ -43,7 +43,7 @@ if spec:
         print(f"| {r['name']} | {r['median_ms']:,.1f} | {r['median_rss_kb'] / 1024:.1f} | {p.get('bytes', r['output_bytes']):,} | {p.get('parser', '-')} |")
     print()
 
-for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl", "In-memory broker, tidings before the hot-path changes"), ("kafka.jsonl", "Kafka (Tansu)")):
+for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl", "In-memory broker, tidings before the hot-path changes"), ("kafka.jsonl", "Kafka (Tansu)"), ("kafka-before.jsonl", "Kafka (Tansu), tidings before the consumer changes"), ("sqs.jsonl", "SQS (moto)")):
     rows = lines(fname)
     if not rows:
         continue

@@ -5,6 +5,7 @@
 #   bash benches/run.sh memory    # in-memory broker: consume/publish throughput, latency, RSS
 #   bash benches/run.sh rss       # idle RSS of a service; RSS as a publisher runs ahead
 #   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
+#   bash benches/run.sh sqs       # SQS (moto on 127.0.0.1:4566): tidings vs raw aws-sdk-sqs
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
 #   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
 #   bash benches/run.sh instr     # callgrind: instructions and allocations per message (load-independent)
@@ -140,6 +141,7 @@ instr() {
 }
 
 kafka() { bash "$HERE/kafka.sh"; }
+sqs() { bash "$HERE/sqs.sh"; }
 build() { bash "$HERE/build-cost.sh"; }
 tooling() { bash "$HERE/tooling.sh"; }
 chart() { python3 "$HERE/chart.py" "$OUT" "$ROOT/docs/benchmarks-throughput.svg"; }
@@ -149,10 +151,11 @@ case "${1:-all}" in
   memory) memory ;;
   rss) rss ;;
   kafka) kafka ;;
+  sqs) sqs ;;
   build) build ;;
   tooling) tooling ;;
   chart) chart ;;
   instr) instr ;;
-  all) spec; memory; instr; rss; kafka; build; tooling; chart ;;
-  *) echo "usage: $0 [spec|memory|instr|rss|kafka|build|tooling|chart|all]" >&2; exit 2 ;;
+  all) spec; memory; instr; rss; kafka; sqs; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|instr|rss|kafka|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
 esac

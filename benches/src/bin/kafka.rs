@@ -5,8 +5,9 @@
 //!   confirmation, 256 in flight; fills the topic the consumers read.
 //! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
 //!   into `OrderCreated` (the raw-client baseline).
-//! - `tidings-consume --prefix P`: the real pipeline (`P` is the URL's `topic_prefix`, so
-//!   the consumer's `bench.orders` is the topic the raw producer filled).
+//! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
+//!   `topic_prefix`, so the consumer's `bench.orders` is the topic the raw producer
+//!   filled; its consumer group is `G` + `bench`, `G` defaulting to `P`).
 //! - `tidings-publish --prefix P`: N `Producer::publish`es (each returns once the broker
 //!   confirmed it), 256 in flight.
 //!
@@ -111,8 +112,15 @@ async fn main() -> Result<(), tidings::Error> {
         }
         "tidings-consume" | "tidings-publish" => {
             let prefix = text_arg("--prefix");
+            // Two builds reading one topic need consumer groups of their own.
+            let group_prefix = arg("--group-prefix", prefix.clone());
+            // More URL options (`--options max_buffered=5000&commit_batch=1000`), to try settings.
+            let options = match text_arg("--options") {
+                o if o.is_empty() => o,
+                o => format!("&{o}"),
+            };
             let url = format!(
-                "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={prefix}&session_timeout_ms=6000&auto_offset_reset=earliest"
+                "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={group_prefix}&session_timeout_ms=6000&auto_offset_reset=earliest{options}"
             );
             if mode == "tidings-consume" {
                 RECORDER.arm(n);

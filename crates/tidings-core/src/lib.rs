@@ -57,6 +57,21 @@ pub mod __private {
     use crate::message::Message;
     use crate::runtime::context::Context;
 
+    /// Whether the process's flags ask only for the AsyncAPI document (`--asyncapi`,
+    /// `--asyncapi=FORMAT`, `--asyncapi-out PATH`): `#[tidings::main]` then runs `main`
+    /// on a current-thread runtime, as a process that prints a document and exits has
+    /// no use for worker threads (starting them was a fifth of its run).
+    pub fn spec_only() -> bool {
+        spec_only_in(std::env::args_os().skip(1))
+    }
+
+    pub(crate) fn spec_only_in(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+        args.take_while(|a| a != "--").any(|a| {
+            let a = a.as_encoded_bytes();
+            a == b"--asyncapi" || a.starts_with(b"--asyncapi=") || a == b"--asyncapi-out" || a.starts_with(b"--asyncapi-out=")
+        })
+    }
+
     /// The decode step: the payload of the delivery being handled as `T`.
     pub fn decode<T: Message>(ctx: &Context) -> Result<T, Error> {
         let incoming = ctx.incoming().ok_or(Error::Extract { what: "message", reason: "no delivery".into() })?;
@@ -75,4 +90,20 @@ pub mod __private {
     pub const fn assert_publishes_message<T: PublishesMessage + ?Sized>() {}
     /// Asserts at compile time that `T` is an extractor.
     pub const fn assert_extractor<T: crate::runtime::extract::FromDelivery>() {}
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spec_only_sees_the_spec_flags_and_nothing_else() {
+        let yes = |args: &[&str]| super::__private::spec_only_in(args.iter().map(std::ffi::OsString::from));
+        assert!(yes(&["--asyncapi"]));
+        assert!(yes(&["--server", "default=memory://", "--asyncapi=json"]));
+        assert!(yes(&["--asyncapi-out", "doc.yaml"]));
+        assert!(yes(&["--asyncapi-out=doc.json"]));
+        assert!(!yes(&[]));
+        assert!(!yes(&["--server", "default=memory://"]));
+        assert!(!yes(&["--asyncapis"]), "another flag");
+        assert!(!yes(&["--", "--asyncapi"]), "after `--` it is an argument, not a flag");
+    }
 }

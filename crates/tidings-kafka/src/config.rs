@@ -114,7 +114,11 @@ pub struct KafkaConfig {
     /// default 500).
     pub commit_batch: usize,
     /// Messages buffered per partition before fetching from it pauses
-    /// (`max_buffered`, default 1000); it resumes at half of it.
+    /// (`max_buffered`, default 10,000); it resumes at half of it. Pausing is costly:
+    /// librdkafka drops what it prefetched for the partition and fetches it again on
+    /// resume, and the partition waits for that fetch; at 1,000 the pause cycles cut
+    /// consumption on the benchmark topic to a third (docs/benchmarks.md). Memory per
+    /// partition is bounded by this many messages.
     pub max_buffered: usize,
     /// `topic.metadata.refresh.interval.ms` (`metadata_refresh_ms`): how soon a
     /// parameterized channel notices a new matching topic. When unset: 5 s for pattern
@@ -250,7 +254,7 @@ impl KafkaConfig {
             session_timeout: None,
             commit_interval: Duration::from_millis(100),
             commit_batch: 500,
-            max_buffered: 1000,
+            max_buffered: 10_000,
             metadata_refresh: None,
             message_timeout: Duration::from_secs(30),
             revoke_wait: Duration::from_secs(10),

@@ -4,11 +4,20 @@
 //! task: the rebalance callback runs inside `poll` and may block for a while, waiting
 //! for handlers and committing, without stalling the async runtime).
 //!
-//! The poll thread puts fetched messages into per-partition queues. The pipeline's
+//! The poll thread fetches in batches (one waiting poll, then whatever librdkafka
+//! already holds, up to [`POLL_BATCH`]) and moves a batch into per-partition queues
+//! under one lock, waking one worker per partition that became ready. The pipeline's
 //! workers share the subscription and take from a round-robin list of *ready*
 //! partitions: a partition is ready when it has a queued message and none out. So a
 //! partition's messages go out one at a time, in offset order (the next one only after
 //! the previous one is settled), while different partitions are handled in parallel.
+//! Wake-ups are one worker at a time (`notify_one`), never all of them, and a
+//! partition stays with its worker while it has messages: settling wakes nobody, as the
+//! worker that settled comes back for the next message and takes it without a
+//! hand-off (no wake-up, no thread switch per message). A worker that takes a message
+//! while more partitions are ready wakes the next one, and the poll thread wakes one
+//! after each round when partitions are ready, so no message is left waiting for a
+//! worker that does not come back.
 //!
 //! Settling:
 //! - ack: the offset after the message becomes the partition's commit position. As a
@@ -29,7 +38,7 @@
 //! `max_buffered` is paused until the workers drain it to half.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -70,6 +79,9 @@ const DLQ_FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 const PATTERN_METADATA_REFRESH: Duration = Duration::from_secs(5);
 /// How long one poll waits for a message: also the latency of a stop request.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+/// The most messages the poll thread moves into the queues at once (after the first,
+/// it takes only what librdkafka already fetched, without waiting).
+const POLL_BATCH: usize = 256;
 
 /// A partition: topic and number.
 type Tp = (Arc<str>, i32);
@@ -78,14 +90,18 @@ type Tp = (Arc<str>, i32);
 #[derive(Debug, Clone)]
 struct Record {
     topic: Arc<str>,
-    /// The topic without the server's topic prefix: the channel the pipeline sees.
-    channel: String,
+    /// The topic without the server's topic prefix: the channel the pipeline sees
+    /// (shared by every record of a topic).
+    channel: Arc<str>,
     partition: i32,
     offset: i64,
     key: Option<Bytes>,
     payload: Bytes,
     headers: Headers,
     attempt: u32,
+    /// The consumer's rebalance count when it was fetched: a partition assigned after
+    /// that (a revocation and a new assignment in between) does not take it.
+    generation: u64,
 }
 
 impl Record {
@@ -97,7 +113,8 @@ impl Record {
 /// One assigned partition.
 #[derive(Debug)]
 struct PartitionState {
-    /// Which assignment this state belongs to: settlements of an older one are ignored.
+    /// Which assignment this state belongs to (the rebalance count when it was
+    /// assigned): settlements of an older one are ignored.
     epoch: u64,
     /// Fetched, not yet handed out; head first.
     queue: VecDeque<Record>,
@@ -143,7 +160,11 @@ struct Dispatch {
     resume: Vec<Tp>,
     /// Messages settled since the last commit.
     uncommitted: usize,
-    next_epoch: u64,
+    /// Rebalances so far (assignments and revocations); also mirrored in
+    /// `Shared::generation` for the poll thread.
+    generation: u64,
+    /// A revocation is waiting for handlers: settlements must signal `Shared::changed`.
+    revoke_waiting: bool,
     closed: bool,
 }
 
@@ -175,6 +196,8 @@ pub(crate) struct Shared {
     ready: Notify,
     /// Wakes a revocation waiting for handlers.
     changed: Condvar,
+    /// `Dispatch::generation`, readable without the lock.
+    generation: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -189,12 +212,18 @@ impl Shared {
         lock(&self.state)
     }
 
+    /// Counts a rebalance; returns the new count.
+    fn next_generation(&self, st: &mut Dispatch) -> u64 {
+        st.generation += 1;
+        self.generation.store(st.generation, Ordering::Release);
+        st.generation
+    }
+
     /// Starts tracking newly assigned partitions.
     fn assign(&self, tpl: &TopicPartitionList) {
         let mut st = self.lock();
+        let epoch = self.next_generation(&mut st);
         for e in tpl.elements() {
-            st.next_epoch += 1;
-            let epoch = st.next_epoch;
             let tp: Tp = (Arc::from(e.topic()), e.partition());
             st.partitions.insert(tp, PartitionState::new(epoch));
         }
@@ -210,12 +239,14 @@ impl Shared {
         let revoked: Vec<Tp> = tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
         let deadline = Instant::now() + self.revoke_wait;
         let mut st = self.lock();
+        self.next_generation(&mut st);
         for tp in &revoked {
             if let Some(p) = st.partitions.get_mut(tp) {
                 p.revoking = true;
                 p.queue.clear();
             }
         }
+        st.revoke_waiting = true;
         loop {
             let running = revoked.iter().filter(|tp| st.partitions.get(*tp).is_some_and(|p| p.in_handler)).count();
             let now = Instant::now();
@@ -232,6 +263,7 @@ impl Shared {
             }
             st = self.changed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
+        st.revoke_waiting = false;
         let mut commits = Vec::new();
         for tp in &revoked {
             if let Some(p) = st.partitions.remove(tp) {
@@ -251,29 +283,56 @@ impl Shared {
         );
     }
 
-    /// Queues a fetched message; returns true when its partition should be paused.
-    fn push(&self, record: Record) -> bool {
-        let tp = record.tp();
-        let mut st = self.lock();
-        let Some(p) = st.partitions.get_mut(&tp) else {
-            // Fetched before a revocation took effect: the next owner fetches it again.
-            tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
-                "message of a partition no longer assigned; dropped");
-            return false;
-        };
-        if p.revoking {
-            return false;
+    /// Queues fetched messages (in fetch order), under one lock; wakes one worker per
+    /// partition that became ready. Returns the partitions to pause (their buffer is
+    /// full). Drains `records`.
+    fn push(&self, records: &mut Vec<Record>) -> Vec<Tp> {
+        let mut pause = Vec::new();
+        let mut woke = 0;
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        for record in records.drain(..) {
+            let tp = record.tp();
+            let Some(p) = st.partitions.get_mut(&tp) else {
+                // Fetched before a revocation took effect: the next owner fetches it again.
+                tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                    "message of a partition no longer assigned; dropped");
+                continue;
+            };
+            // Revoked, or assigned again after it was fetched (librdkafka fetches again
+            // from the committed offset then): not this assignment's message.
+            if p.revoking || p.epoch > record.generation {
+                continue;
+            }
+            p.queue.push_back(record);
+            if !p.paused && p.queue.len() >= self.max_buffered {
+                p.paused = true;
+                pause.push(tp.clone());
+            }
+            if st.mark_ready(&tp) {
+                woke += 1;
+            }
         }
-        p.queue.push_back(record);
-        let pause = !p.paused && p.queue.len() >= self.max_buffered;
-        if pause {
-            p.paused = true;
-        }
-        if st.mark_ready(&tp) {
-            drop(st);
-            self.ready.notify_waiters();
+        drop(guard);
+        for _ in 0..woke {
+            self.ready.notify_one();
         }
         pause
+    }
+
+    /// The poll thread's look after each round: the partitions to resume and how many
+    /// settled messages await a commit. Wakes one worker when a partition is ready: a
+    /// settled partition waits for the worker that settled it, and should that worker
+    /// not come back, another one takes it from here.
+    fn after_round(&self) -> (Vec<Tp>, usize) {
+        let mut st = self.lock();
+        let out = (std::mem::take(&mut st.resume), st.uncommitted);
+        let ready = !st.ready.is_empty();
+        drop(st);
+        if ready {
+            self.ready.notify_one();
+        }
+        out
     }
 
     /// Hands the next message of the next ready partition out. Never awaits, so a
@@ -295,9 +354,14 @@ impl Shared {
                 p.paused = false;
                 st.resume.push(tp);
             }
+            // More partitions ready: pass the wake-up on to another worker.
+            let more = !st.ready.is_empty();
             drop(st);
+            if more {
+                self.ready.notify_one();
+            }
             let incoming = Incoming {
-                channel: record.channel.clone(),
+                channel: String::from(&*record.channel),
                 payload: record.payload.clone(),
                 headers: record.headers.clone(),
                 key: record.key.clone(),
@@ -321,16 +385,22 @@ impl Shared {
                 p.in_handler = false;
                 p.settled_next = Some(p.settled_next.map_or(record.offset + 1, |n| n.max(record.offset + 1)));
                 st.uncommitted += 1;
-                let woke = st.mark_ready(&tp);
+                // No wake-up: the worker that settled takes the next ready partition
+                // when it asks again (see the module's documentation).
+                st.mark_ready(&tp);
+                let revoke_waiting = st.revoke_waiting;
                 drop(st);
-                if woke {
-                    self.ready.notify_waiters();
+                if revoke_waiting {
+                    self.changed.notify_all();
                 }
             }
-            _ => tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
-                "settled after its partition was revoked; the next owner handles it again"),
+            _ => {
+                drop(st);
+                tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                    "settled after its partition was revoked; the next owner handles it again");
+                self.changed.notify_all();
+            }
         }
-        self.changed.notify_all();
     }
 
     /// The message out is waiting (for a retry): a revocation need not wait for it.
@@ -355,7 +425,7 @@ impl Shared {
                 let woke = st.mark_ready(&tp);
                 drop(st);
                 if woke {
-                    self.ready.notify_waiters();
+                    self.ready.notify_one();
                 }
             }
             _ => tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
@@ -592,6 +662,9 @@ pub(crate) struct KafkaSubscription {
 impl Subscription for KafkaSubscription {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
         Box::pin(async move {
+            // A worker whose partition always has a message never waits here: give the
+            // other tasks of its thread their turn now and then.
+            tokio::task::consume_budget().await;
             loop {
                 // Registered before looking, so a message queued in between wakes us.
                 let notified = self.shared.ready.notified();
@@ -657,6 +730,7 @@ pub(crate) fn subscribe(
         state: Mutex::new(Dispatch::default()),
         ready: Notify::new(),
         changed: Condvar::new(),
+        generation: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let mut cc = ClientConfig::new();
@@ -719,8 +793,8 @@ struct PollLoop {
     consumer: BaseConsumer<GroupContext>,
     commit_interval: Duration,
     commit_batch: usize,
-    /// Topic names, shared by every record of a topic.
-    topics: HashMap<String, Arc<str>>,
+    /// Topic names and their channels, shared by every record of a topic.
+    topics: HashMap<String, (Arc<str>, Arc<str>)>,
     /// The last poll error logged and when, so a repeating one is logged now and then.
     last_error: Option<(String, Instant)>,
 }
@@ -728,24 +802,36 @@ struct PollLoop {
 impl PollLoop {
     fn run(mut self) {
         let mut last_commit = Instant::now();
+        let mut batch = Vec::with_capacity(POLL_BATCH);
         while !self.shared.stop.load(Ordering::SeqCst) {
-            match self.consumer.poll(POLL_TIMEOUT) {
-                Some(Ok(message)) => {
-                    let record = to_record(&mut self.topics, &self.shared.topic_prefix, &message);
-                    drop(message);
-                    let tp = record.tp();
-                    if self.shared.push(record) {
-                        self.set_paused(&[tp], true);
+            // One poll that waits, then only what librdkafka already holds.
+            let mut timeout = POLL_TIMEOUT;
+            while batch.len() < POLL_BATCH {
+                match self.consumer.poll(timeout) {
+                    Some(Ok(message)) => {
+                        // Read after the poll: a rebalance runs inside it, before it returns.
+                        let generation = self.shared.generation.load(Ordering::Acquire);
+                        batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, &message, generation));
                     }
+                    Some(Err(e)) => {
+                        self.poll_error(e);
+                        break;
+                    }
+                    None => break,
                 }
-                Some(Err(e)) => self.poll_error(e),
-                None => {}
+                timeout = Duration::ZERO;
             }
-            let resume = std::mem::take(&mut self.shared.lock().resume);
+            if !batch.is_empty() {
+                let pause = self.shared.push(&mut batch);
+                if !pause.is_empty() {
+                    self.set_paused(&pause, true);
+                }
+            }
+            let (resume, uncommitted) = self.shared.after_round();
             if !resume.is_empty() {
                 self.set_paused(&resume, false);
             }
-            let due = last_commit.elapsed() >= self.commit_interval || self.shared.lock().uncommitted >= self.commit_batch;
+            let due = last_commit.elapsed() >= self.commit_interval || uncommitted >= self.commit_batch;
             if due {
                 self.commit(CommitMode::Async);
                 last_commit = Instant::now();
@@ -795,17 +881,23 @@ impl PollLoop {
     }
 }
 
-/// A fetched message as an owned record; `topics` shares one name per topic.
-fn to_record(topics: &mut HashMap<String, Arc<str>>, prefix: &str, m: &rdkafka::message::BorrowedMessage<'_>) -> Record {
-    let topic = match topics.get(m.topic()) {
-        Some(t) => t.clone(),
+/// A fetched message as an owned record; `topics` shares one name and one channel per
+/// topic.
+fn to_record(
+    topics: &mut HashMap<String, (Arc<str>, Arc<str>)>,
+    prefix: &str,
+    m: &rdkafka::message::BorrowedMessage<'_>,
+    generation: u64,
+) -> Record {
+    let (topic, channel) = match topics.get(m.topic()) {
+        Some((t, c)) => (t.clone(), c.clone()),
         None => {
             let t: Arc<str> = Arc::from(m.topic());
-            topics.insert(m.topic().to_owned(), t.clone());
-            t
+            let c: Arc<str> = Arc::from(t.strip_prefix(prefix).unwrap_or(&t));
+            topics.insert(m.topic().to_owned(), (t.clone(), c.clone()));
+            (t, c)
         }
     };
-    let channel = topic.strip_prefix(prefix).unwrap_or(&topic).to_owned();
     let headers = match m.headers() {
         Some(h) => text_headers(h.iter().map(|h| (h.key, h.value))),
         None => Headers::new(),
@@ -819,6 +911,7 @@ fn to_record(topics: &mut HashMap<String, Arc<str>>, prefix: &str, m: &rdkafka::
         payload: Bytes::copy_from_slice(m.payload().unwrap_or_default()),
         headers,
         attempt: 1,
+        generation,
     }
 }
 
@@ -842,6 +935,7 @@ mod tests {
             state: Mutex::new(Dispatch::default()),
             ready: Notify::new(),
             changed: Condvar::new(),
+            generation: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         })
     }
@@ -864,7 +958,13 @@ mod tests {
             payload: Bytes::from(format!("{partition}:{offset}")),
             headers: Headers::new(),
             attempt: 1,
+            generation: u64::MAX,
         }
+    }
+
+    /// Queues one record; true when its partition is to be paused.
+    fn push_one(s: &Shared, r: Record) -> bool {
+        !s.push(&mut vec![r]).is_empty()
     }
 
     fn body(d: &Delivery) -> String {
@@ -882,9 +982,9 @@ mod tests {
         let s = shared(100);
         assign(&s, &[0, 1]);
         for offset in 0..3 {
-            s.push(record(0, offset));
+            push_one(&s, record(0, offset));
         }
-        s.push(record(1, 7));
+        push_one(&s, record(1, 7));
         let a = s.take().unwrap();
         let b = s.take().unwrap();
         assert_eq!((body(&a).as_str(), body(&b).as_str()), ("0:0", "1:7"), "one of each partition");
@@ -901,8 +1001,8 @@ mod tests {
     async fn a_retry_comes_back_first_with_the_next_attempt_and_nothing_overtakes_it() {
         let s = shared(100);
         assign(&s, &[0]);
-        s.push(record(0, 0));
-        s.push(record(0, 1));
+        push_one(&s, record(0, 0));
+        push_one(&s, record(0, 1));
         let d = s.take().unwrap();
         d.acker.nack(Nack::Retry { after: Duration::from_millis(500) }).await.unwrap();
         assert!(s.take().is_none(), "0:1 must wait for the retry of 0:0");
@@ -919,7 +1019,7 @@ mod tests {
     async fn a_dropped_delivery_is_handed_out_again() {
         let s = shared(100);
         assign(&s, &[0]);
-        s.push(record(0, 4));
+        push_one(&s, record(0, 4));
         drop(s.take().unwrap());
         let d = s.take().expect("handed out again");
         assert_eq!((body(&d).as_str(), d.incoming.attempt), ("0:4", 1));
@@ -929,13 +1029,13 @@ mod tests {
     async fn settlements_from_an_earlier_assignment_are_ignored() {
         let s = shared(100);
         assign(&s, &[0]);
-        s.push(record(0, 0));
+        push_one(&s, record(0, 0));
         let old = s.take().unwrap();
         // Reassigned (a rebalance gave the partition back): a new epoch.
         assign(&s, &[0]);
         old.acker.ack().await.unwrap();
         assert!(commits(&s).is_empty(), "an ack from before the reassignment commits nothing");
-        s.push(record(1, 0));
+        push_one(&s, record(1, 0));
         assert!(s.take().is_none(), "a message of a partition not assigned is dropped");
     }
 
@@ -943,7 +1043,7 @@ mod tests {
     async fn a_full_partition_pauses_and_resumes_at_half() {
         let s = shared(4);
         assign(&s, &[0]);
-        let paused: Vec<bool> = (0..4).map(|o| s.push(record(0, o))).collect();
+        let paused: Vec<bool> = (0..4).map(|o| push_one(&s, record(0, o))).collect();
         assert_eq!(paused, vec![false, false, false, true], "pause when the buffer reaches max_buffered");
         s.take().unwrap().acker.ack().await.unwrap();
         assert!(s.lock().resume.is_empty(), "3 left: not yet");
@@ -959,12 +1059,89 @@ mod tests {
         let pusher = s.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            pusher.push(record(0, 0));
+            push_one(&pusher, record(0, 0));
         });
         let d = tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("woken").expect("a delivery");
         assert_eq!(body(&d), "0:0");
         s.close();
         assert!(tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("ends").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_message_fetched_before_a_reassignment_is_dropped() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        let mut stale = record(0, 5);
+        stale.generation = s.generation.load(Ordering::Acquire);
+        // Revoked and assigned again after `stale` was fetched: librdkafka fetches
+        // again from the committed offset, so `stale` must not go out (twice, or early).
+        assign(&s, &[0]);
+        push_one(&s, stale);
+        assert!(s.take().is_none(), "a record of the earlier assignment is dropped");
+        let mut fresh = record(0, 3);
+        fresh.generation = s.generation.load(Ordering::Acquire);
+        push_one(&s, fresh);
+        assert_eq!(body(&s.take().unwrap()), "0:3");
+    }
+
+    #[tokio::test]
+    async fn a_batch_keeps_each_partitions_order() {
+        let s = shared(100);
+        assign(&s, &[0, 1]);
+        let mut batch = vec![record(0, 0), record(1, 0), record(0, 1), record(1, 1), record(0, 2)];
+        assert!(s.push(&mut batch).is_empty(), "nothing to pause");
+        assert!(batch.is_empty(), "the batch is drained");
+        let mut seen = Vec::new();
+        while let Some(d) = s.take() {
+            seen.push(body(&d));
+            d.acker.ack().await.unwrap();
+        }
+        let of = |p: &str| seen.iter().filter(|b| b.starts_with(p)).cloned().collect::<Vec<_>>();
+        assert_eq!(of("0:"), vec!["0:0", "0:1", "0:2"]);
+        assert_eq!(of("1:"), vec!["1:0", "1:1"]);
+        assert_eq!(commits(&s), vec![(0, 3), (1, 2)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_batch_wakes_a_worker_per_ready_partition() {
+        let s = shared(100);
+        assign(&s, &[0, 1]);
+        let sub = Arc::new(KafkaSubscription { shared: s.clone() });
+        let waiter = |sub: Arc<KafkaSubscription>| tokio::spawn(async move { sub.next().await.map(|d| body(&d)) });
+        let (a, b) = (waiter(sub.clone()), waiter(sub.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        s.push(&mut vec![record(0, 0), record(1, 0)]);
+        let wait = |h: tokio::task::JoinHandle<Option<String>>| async move {
+            tokio::time::timeout(Duration::from_secs(5), h).await.expect("woken").unwrap().expect("a delivery")
+        };
+        let mut got = vec![wait(a).await, wait(b).await];
+        got.sort();
+        assert_eq!(got, vec!["0:0", "1:0"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_settled_partition_goes_to_the_next_taker_or_is_swept_to_a_waiting_worker() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        for offset in 0..3 {
+            push_one(&s, record(0, offset));
+        }
+        let sub = Arc::new(KafkaSubscription { shared: s.clone() });
+        // The worker that settled asks again and gets the next message at once.
+        sub.next().await.unwrap().acker.ack().await.unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("ready").unwrap();
+        assert_eq!(body(&second), "0:1");
+        // Settled while another worker waits: the poll thread's round wakes it.
+        let waiter = tokio::spawn({
+            let sub = sub.clone();
+            async move { sub.next().await.map(|d| body(&d)) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        second.acker.ack().await.unwrap();
+        assert!(!s.lock().ready.is_empty(), "0:2 is ready");
+        s.after_round();
+        let next = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").unwrap();
+        assert_eq!(next.as_deref(), Some("0:2"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `#[tidings::main]`: a multi-threaded tokio runtime and `tracing` output around an
-//! async `main`, like `#[tokio::main]`.
+//! async `main`, like `#[tokio::main]` (a current-thread runtime when the flags ask only
+//! for the AsyncAPI document).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -26,7 +27,13 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #vis fn #ident() #output {
             ::tidings::init_tracing();
             ::tidings::__private::link_brokers();
-            let __runtime = match ::tidings::__private::tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            // `--asyncapi` prints the document and exits: no worker threads for that.
+            let __builder = if ::tidings::__private::spec_only() {
+                ::tidings::__private::tokio::runtime::Builder::new_current_thread()
+            } else {
+                ::tidings::__private::tokio::runtime::Builder::new_multi_thread()
+            };
+            let __runtime = match { __builder }.enable_all().build() {
                 ::core::result::Result::Ok(rt) => rt,
                 ::core::result::Result::Err(e) => {
                     ::std::eprintln!("error: cannot start the tokio runtime: {e}");
