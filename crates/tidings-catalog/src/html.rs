@@ -14,21 +14,8 @@ use crate::graph::{self, Node, NodeKind};
 use crate::model::{Action, Catalog};
 use crate::query::{Finding, Severity};
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML (the documentation page's own escaping, shared).
+pub use tidings_docs::escape;
 
 /// A file name for `name`: letters, digits, `-`, `_` and `.` kept, anything else as
 /// `~XX` (its UTF-8 bytes), so distinct names never share a page.

@@ -135,15 +135,7 @@ impl Broker for KafkaBroker {
         options: Arc<dyn ChannelOptions>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let Some(declared) = options.as_any().downcast_ref::<KafkaTopic>() else {
-                return Err(Error::Config(format!(
-                    "channel `{address}` is on the Kafka server `{}` but declares {} options ({options:?}); \
-                     declare a tidings::kafka::KafkaTopic, or route the channel to a {} server",
-                    self.name,
-                    options.protocol(),
-                    options.protocol()
-                )));
-            };
+            let declared = tidings_core::broker::channel_options_as::<KafkaTopic>(&options, address, "Kafka", &self.name, "tidings::kafka::KafkaTopic")?;
             let topic::TopicSelector::Topic(topic) = topic::selector(&self.config.topic_prefix, address)? else {
                 return Err(Error::Config(format!(
                     "channel `{address}` has parameters: it is many topics, so a KafkaTopic cannot describe it; \

@@ -237,15 +237,7 @@ impl Broker for SqsBroker {
         options: Arc<dyn ChannelOptions>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let Some(declared) = options.as_any().downcast_ref::<SqsQueue>() else {
-                return Err(Error::Config(format!(
-                    "channel `{address}` is on the SQS server `{}` but declares {} options ({options:?}); \
-                     declare a tidings::sqs::SqsQueue, or route the channel to a {} server",
-                    self.name,
-                    options.protocol(),
-                    options.protocol()
-                )));
-            };
+            let declared = tidings_core::broker::channel_options_as::<SqsQueue>(&options, address, "SQS", &self.name, "tidings::sqs::SqsQueue")?;
             if AddressTemplate::parse(address)?.is_parameterized() {
                 return Err(Error::Config(format!(
                     "channel `{address}` has parameters, and SQS queues have no patterns: declare SqsQueue options \

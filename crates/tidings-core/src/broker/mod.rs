@@ -210,6 +210,25 @@ pub trait ChannelOptions: Any + Send + Sync + fmt::Debug {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// The options of `address` as the broker's own type `T`, or the error every broker gives
+/// when a channel routed to it declares another broker's options: `broker` names the
+/// server kind (`Kafka`), `server` the configured server, `expected` the type to declare.
+pub fn channel_options_as<'o, T: ChannelOptions>(
+    options: &'o Arc<dyn ChannelOptions>,
+    address: &str,
+    broker: &str,
+    server: &str,
+    expected: &str,
+) -> Result<&'o T, Error> {
+    options.as_any().downcast_ref::<T>().ok_or_else(|| {
+        let other = options.protocol();
+        Error::Config(format!(
+            "channel `{address}` is on the {broker} server `{server}` but declares {other} options ({options:?}); \
+             declare a {expected}, or route the channel to a {other} server"
+        ))
+    })
+}
+
 /// A connected broker.
 pub trait Broker: Send + Sync + 'static {
     /// Publishes one message; returns once the broker has it.
