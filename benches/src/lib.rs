@@ -171,6 +171,28 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// Publishes `n` copies of `message` through `producer`, `in_flight` at once, each awaited
+/// until the broker confirmed it; returns how many failed (the broker benches' publish
+/// side, shared so every broker is measured the same way).
+pub async fn publish_confirmed<T: tidings::Message>(
+    ctx: &tidings::Context,
+    producer: &tidings::Producer<T>,
+    message: &T,
+    n: usize,
+    in_flight: usize,
+) -> usize {
+    use futures::StreamExt;
+    let failures = AtomicUsize::new(0);
+    futures::stream::iter(0..n)
+        .for_each_concurrent(in_flight, |_| async {
+            if producer.publish(ctx, message).await.is_err() {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .await;
+    failures.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tidings::prelude::*;
 use tidings::PackageInfo;
-use tidings_benches::{arg, bench_order, Recorder, Report};
+use tidings_benches::{arg, bench_order, publish_confirmed, Recorder, Report};
 
 const BROKERS: &str = "127.0.0.1:9092";
 const IN_FLIGHT: usize = 256;
@@ -138,15 +138,7 @@ async fn main() -> Result<(), tidings::Error> {
             } else {
                 let order = bench_order(1);
                 let start = Instant::now();
-                let failures = std::sync::atomic::AtomicUsize::new(0);
-                futures::stream::iter(0..n)
-                    .for_each_concurrent(IN_FLIGHT, |_| async {
-                        if PUBLISHED.publish(&ctx, &order).await.is_err() {
-                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    })
-                    .await;
-                let failed = failures.into_inner();
+                let failed = publish_confirmed(&ctx, &PUBLISHED, &order, n, IN_FLIGHT).await;
                 if failed > 0 {
                     eprintln!("{failed} publishes failed");
                 }
