@@ -79,6 +79,15 @@ fn unwrap_nullable(schema: &Value) -> Option<(&Value, String)> {
     None
 }
 
+/// One side of a nullable comparison: the inner schema, its types (with `null` where it
+/// is wrapped in an `anyOf`/`oneOf` with null) and the wrapper's pointer.
+fn nullable_side<'a>(schema: &'a Value, wrapped: &Option<(&'a Value, String)>) -> (&'a Value, BTreeSet<String>, String) {
+    match wrapped {
+        Some((inner, p)) => (inner, raw_types(inner).into_iter().chain(["null".to_owned()]).collect(), p.clone()),
+        None => (schema, raw_types(schema), String::new()),
+    }
+}
+
 /// The JSON types a schema names (an object with `properties` and no `type` is an object).
 fn raw_types(v: &Value) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = match v.get("type") {
@@ -257,28 +266,8 @@ impl Walk<'_> {
         // Nullable wrappers: compare the types with `null`, then the inner schemas.
         let (ow, nw) = (unwrap_nullable(old), unwrap_nullable(new));
         if ow.is_some() || nw.is_some() {
-            let (oi, ot, op) = match &ow {
-                Some((inner, p)) => (
-                    *inner,
-                    raw_types(inner)
-                        .into_iter()
-                        .chain(["null".to_owned()])
-                        .collect(),
-                    p.clone(),
-                ),
-                None => (old, raw_types(old), String::new()),
-            };
-            let (ni, nt, _) = match &nw {
-                Some((inner, p)) => (
-                    *inner,
-                    raw_types(inner)
-                        .into_iter()
-                        .chain(["null".to_owned()])
-                        .collect(),
-                    p.clone(),
-                ),
-                None => (new, raw_types(new), String::new()),
-            };
+            let (oi, ot, op) = nullable_side(old, &ow);
+            let (ni, nt, _) = nullable_side(new, &nw);
             if !(types_done || ot.is_empty() && ow.is_none() || nt.is_empty() && nw.is_none()) {
                 let (os, ns) = (shown(&ot), shown(&nt));
                 self.types(at, field, &ot, &nt, os, ns);
