@@ -113,12 +113,14 @@ pub struct KafkaConfig {
     /// Settled messages that trigger a commit before the interval ends (`commit_batch`,
     /// default 500).
     pub commit_batch: usize,
-    /// Messages buffered per partition before fetching from it pauses
-    /// (`max_buffered`, default 10,000); it resumes at half of it. Pausing is costly:
-    /// librdkafka drops what it prefetched for the partition and fetches it again on
-    /// resume, and the partition waits for that fetch; at 1,000 the pause cycles cut
-    /// consumption on the benchmark topic to a third (docs/benchmarks.md). Memory per
-    /// partition is bounded by this many messages.
+    /// Messages buffered per partition (`max_buffered`, default 10,000). A full
+    /// partition holds the poll thread (up to 100 ms) while the workers drain it to
+    /// three quarters; one they do not drain in that time is paused until half of it.
+    /// Pausing is costly: librdkafka drops what it prefetched for the partition and
+    /// fetches it again on resume, and the partition waits for that fetch; at 1,000 the
+    /// pause cycles cut consumption on the benchmark topic to a third
+    /// (docs/benchmarks.md). Memory per partition is bounded by this many messages
+    /// (plus librdkafka's own prefetch, `queued.max.messages.kbytes`).
     pub max_buffered: usize,
     /// `topic.metadata.refresh.interval.ms` (`metadata_refresh_ms`): how soon a
     /// parameterized channel notices a new matching topic. When unset: 5 s for pattern
