@@ -14,8 +14,9 @@ mkdir -p "$TIDINGS_TOOLS"
 exec 9>"$TIDINGS_TOOLS/.install.lock"
 flock -w 600 9 || die "another install into $TIDINGS_TOOLS has held its lock for 10 minutes"
 
-# Build dependency of tidings-kafka: rdkafka builds its bundled librdkafka with TLS (and
-# SASL/SCRAM) against the system OpenSSL, found through pkg-config. chromium: the headless
+# Build dependency of tidings-kafka's `tls` feature (`kafka-tls` of tidings, and the
+# benches): rdkafka builds its bundled librdkafka with TLS (and SASL/SCRAM) against the
+# system OpenSSL, found through pkg-config. chromium: the headless
 # browser tidings-cli's docs test renders the HTML page in. Debian packages, as root; a
 # no-op when present.
 missing_debs=()

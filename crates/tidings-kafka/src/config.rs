@@ -87,6 +87,20 @@ impl SecurityProtocol {
     fn uses_sasl(self) -> bool {
         matches!(self, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl)
     }
+
+    fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+}
+
+/// The `builtin.features` of the librdkafka linked into this binary (`ssl`,
+/// `sasl_scram`, `zstd`, ...; comma-separated). TLS and SASL/SCRAM are there only when
+/// it was built with OpenSSL: the `kafka-tls` feature of `tidings` (`tls` of this crate).
+pub fn builtin_features() -> String {
+    rdkafka::config::ClientConfig::new()
+        .create_native_config()
+        .and_then(|native| native.get("builtin.features"))
+        .unwrap_or_default()
 }
 
 /// Everything a Kafka server needs: hosts, options from the URL query, security from
@@ -348,6 +362,42 @@ impl KafkaConfig {
         out
     }
 
+    /// Checks that this binary can connect the way the security settings ask: TLS
+    /// (`ssl`, `sasl_ssl`) and SASL/SCRAM need librdkafka built with OpenSSL, which only
+    /// the `kafka-tls` feature of `tidings` (`tls` of this crate) links. Otherwise an
+    /// [`Error::Config`] naming the server `name` and the feature to enable.
+    /// [`KafkaBroker::connect_with`](crate::KafkaBroker::connect_with) calls it before
+    /// making any client.
+    pub fn check_linked(&self, name: &str) -> Result<(), Error> {
+        let s = &self.security;
+        let tls = s.protocol.is_some_and(SecurityProtocol::uses_tls);
+        let scram = s.protocol.is_some_and(SecurityProtocol::uses_sasl)
+            && s.sasl_mechanism.as_deref().is_some_and(|m| m.starts_with("SCRAM-"));
+        if !tls && !scram {
+            return Ok(());
+        }
+        self.check_linked_in(name, &builtin_features())
+    }
+
+    /// [`check_linked`](Self::check_linked) against a librdkafka with these
+    /// `builtin.features`.
+    fn check_linked_in(&self, name: &str, features: &str) -> Result<(), Error> {
+        let has = |feature: &str| features.split(',').any(|f| f.trim() == feature);
+        let s = &self.security;
+        let wanted = match (s.protocol, s.sasl_mechanism.as_deref()) {
+            (Some(p), _) if p.uses_tls() && !has("ssl") => format!("TLS (security protocol `{}`)", p.as_str()),
+            (Some(p), Some(m)) if p.uses_sasl() && m.starts_with("SCRAM-") && !has("sasl_scram") => {
+                format!("SASL/{m}")
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::Config(format!(
+            "server `{name}` (Kafka at {}) asks for {wanted}, but this binary's librdkafka is built without \
+             OpenSSL: enable the `kafka-tls` feature of `tidings` (or `tls` of `tidings-kafka`)",
+            self.bootstrap_servers()
+        )))
+    }
+
     /// The `auto.offset.reset` value.
     pub(crate) fn offset_reset(&self) -> &'static str {
         self.auto_offset_reset.as_str()
@@ -528,6 +578,51 @@ mod tests {
             let err = parse("kafka://b:9092", &env).expect_err(&format!("{env:?}")).to_string();
             assert!(!err.contains("hunter2"), "{err}");
         }
+    }
+
+    #[test]
+    fn tls_and_scram_need_a_librdkafka_with_openssl() {
+        let creds = [(ENV_SASL_USERNAME, "svc"), (ENV_SASL_PASSWORD, "hunter2")];
+        let without = "gzip,snappy,sasl,regex,lz4,sasl_plain,plugins,zstd,sasl_oauthbearer";
+        let with = "gzip,snappy,ssl,sasl,regex,lz4,sasl_plain,sasl_scram,plugins,zstd,sasl_oauthbearer";
+        let scram = [(ENV_SASL_USERNAME, "svc"), (ENV_SASL_PASSWORD, "hunter2"), (ENV_SASL_MECHANISM, "SCRAM-SHA-256")];
+        for (url, env) in [
+            ("kafka+ssl://b:9093", &[][..]),
+            ("kafka+sasl_ssl://b:9093", &creds[..]),
+            ("kafka-secure://b:9093", &creds[..]),
+            ("kafka+sasl://b:9093", &scram[..]),
+        ] {
+            let c = parse(url, env).unwrap();
+            let err = c.check_linked_in("main", without).expect_err(url).to_string();
+            assert!(err.contains("server `main`") && err.contains("b:9093"), "{url}: {err}");
+            assert!(err.contains("`kafka-tls` feature of `tidings`"), "{url}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            c.check_linked_in("main", with).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        for (url, env) in [("kafka://b:9092", &[][..]), ("kafka+sasl://b:9092", &creds[..])] {
+            parse(url, env).unwrap().check_linked_in("main", without).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+    }
+
+    #[test]
+    fn the_linked_librdkafka_decides_whether_tls_is_available() {
+        let c = parse("kafka+ssl://b:9093", &[]).unwrap();
+        let linked = builtin_features();
+        assert!(linked.contains("sasl_plain"), "{linked}");
+        let has_ssl = linked.split(',').any(|f| f == "ssl");
+        // The feature and the library agree (another crate of the build may turn rdkafka's
+        // `ssl` on, so only `tls` on means OpenSSL for sure).
+        if cfg!(feature = "tls") {
+            assert!(has_ssl, "{linked}");
+        }
+        match c.check_linked("main") {
+            Ok(()) => assert!(has_ssl, "{linked}"),
+            Err(e) => {
+                assert!(!has_ssl, "{linked}: {e}");
+                assert!(matches!(e, Error::Config(_)) && e.to_string().contains("kafka-tls"), "{e}");
+            }
+        }
+        parse("kafka://b:9092", &[]).unwrap().check_linked("main").unwrap();
     }
 
     #[test]

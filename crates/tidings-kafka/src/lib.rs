@@ -17,7 +17,10 @@
 //! - Channels with parameters (`orders.{region}.created`) subscribe by pattern.
 //! - Declared topics ([`KafkaTopic`], `App::channel_options`): created at start with
 //!   their partitions, replicas and configuration when missing.
-//! - Security from the environment only ([`config`]): SASL PLAIN / SCRAM, TLS.
+//! - Security from the environment only ([`config`]): SASL PLAIN / SCRAM, TLS. TLS and
+//!   SCRAM need the `tls` feature (`kafka-tls` of `tidings`), which links librdkafka with
+//!   the system's OpenSSL; without it a server asking for them fails at start with a
+//!   configuration error ([`KafkaConfig::check_linked`]), and the binary loads no OpenSSL.
 //!
 //! Options of the URL query: see [`KafkaConfig`].
 #![warn(missing_docs)]
@@ -73,6 +76,7 @@ impl KafkaBroker {
 
     /// Connects with a configuration made by hand.
     pub async fn connect_with(name: &str, config: KafkaConfig) -> Result<Self, Error> {
+        config.check_linked(name)?;
         let producer = Arc::new(KafkaProducer::new(name, &config)?);
         // librdkafka connects lazily and retries forever; ask for metadata once so a
         // wrong address or a broker that is down fails the start with a clear error.
