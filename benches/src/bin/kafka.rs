@@ -67,11 +67,14 @@ async fn main() -> Result<(), tidings::Error> {
     let out = match mode.as_str() {
         "raw-publish" => {
             let topic = text_arg("--topic");
-            let producer: FutureProducer = ClientConfig::new()
-                .set("bootstrap.servers", BROKERS)
-                .set("enable.idempotence", "true")
-                .create()
-                .map_err(tidings::Error::msg)?;
+            let mut config = ClientConfig::new();
+            config.set("bootstrap.servers", BROKERS).set("enable.idempotence", "true");
+            // librdkafka's default linger (5 ms) unless `--linger-ms` says otherwise.
+            let linger = text_arg("--linger-ms");
+            if !linger.is_empty() {
+                config.set("linger.ms", &linger);
+            }
+            let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
             let start = Instant::now();
             futures::stream::iter(0..n)
                 .for_each_concurrent(IN_FLIGHT, |i| {
