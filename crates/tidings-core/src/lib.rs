@@ -32,11 +32,19 @@ pub use runtime::producer::{Producer, PublishOptions};
 
 /// Sets up `tracing` output: `RUST_LOG` or `info`, to stderr (stdout carries documents).
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let fmt = tracing_subscriber::fmt().with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // Without RUST_LOG the filter is `info` for every target: a plain level, which is what
+    // `EnvFilter::new("info")` means, without the directive matching an idle service
+    // would carry for nothing. With it, as set (or `info` when it does not parse).
+    let _ = match std::env::var_os(EnvFilter::DEFAULT_ENV) {
+        None => fmt.with_max_level(LevelFilter::INFO).try_init(),
+        Some(_) => {
+            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+            fmt.with_env_filter(filter).try_init()
+        }
+    };
 }
 
 /// Used by the code the macros generate; not a public API.
