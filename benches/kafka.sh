@@ -24,8 +24,11 @@ fb="$OUT/kafka-before.jsonl"
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq "$RUNS"); do
   run="bench$(date +%s)r$r-"
-  # The raw producer fills the topic that the raw consumer and tidings then read.
-  "$K" raw-publish --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+  # The raw producer fills the topic that the raw consumer and tidings then read (keyed,
+  # so the partitions get even shares); its publish figure is the unkeyed run below,
+  # which publishes as tidings and FastStream do (no key), to a topic of its own.
+  "$K" raw-publish --keys --topic "${run}bench.orders" --n "$N" 2>/dev/null >/dev/null
+  "$K" raw-publish --topic "${run}raw.published" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   # The older build reads the same topic in a consumer group of its own.

@@ -1,8 +1,11 @@
 //! Kafka (Tansu on 127.0.0.1:9092), tidings beside the raw rdkafka client, same topic,
 //! same messages, same run (`benches/kafka.sh` drives it):
 //!
-//! - `raw-publish --topic T`: rdkafka `FutureProducer`, N sends with delivery
-//!   confirmation, 256 in flight; fills the topic the consumers read.
+//! - `raw-publish --topic T [--keys] [--linger-ms MS]`: rdkafka `FutureProducer`, N
+//!   sends with delivery confirmation, 256 in flight; fills the topic the consumers
+//!   read. Without a key by default, as tidings' and FastStream's publishes (the
+//!   partitioner then fills one partition's batch at a time); `--keys` keys each
+//!   `order-<i>`.
 //! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
 //!   into `OrderCreated` (the raw-client baseline).
 //! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
@@ -75,13 +78,21 @@ async fn main() -> Result<(), tidings::Error> {
                 config.set("linger.ms", &linger);
             }
             let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
+            let keyed = std::env::args().any(|a| a == "--keys");
+            // One confirmed send first, untimed: the connection, the topic's metadata
+            // and the idempotent producer id are set-up, not message cost (the tidings
+            // publisher below does the same).
+            if let Err((e, _)) = producer.send(FutureRecord::<(), _>::to(&topic).payload(&body), Duration::from_secs(30)).await {
+                eprintln!("warm-up send failed: {e}");
+            }
             let start = Instant::now();
             futures::stream::iter(0..n)
                 .for_each_concurrent(IN_FLIGHT, |i| {
                     let (producer, topic, body) = (&producer, &topic, &body);
                     async move {
                         let key = format!("order-{i}");
-                        let record = FutureRecord::to(topic).payload(body).key(&key);
+                        let record = FutureRecord::to(topic).payload(body);
+                        let record = if keyed { record.key(&key) } else { record };
                         if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
                             eprintln!("send failed: {e}");
                         }
@@ -140,6 +151,10 @@ async fn main() -> Result<(), tidings::Error> {
                 report("consume", "tidings", secs)
             } else {
                 let order = bench_order(1);
+                // Untimed, as the raw publisher's first send.
+                if let Err(e) = PUBLISHED.publish(&ctx, &order).await {
+                    eprintln!("warm-up publish failed: {e}");
+                }
                 let start = Instant::now();
                 let failed = publish_confirmed(&ctx, &PUBLISHED, &order, n, IN_FLIGHT).await;
                 if failed > 0 {

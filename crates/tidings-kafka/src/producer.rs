@@ -30,6 +30,7 @@ impl KafkaProducer {
         // partition (it implies acks=all).
         cc.set("enable.idempotence", "true");
         cc.set("message.timeout.ms", config.message_timeout.as_millis().to_string());
+        cc.set("linger.ms", config.linger.as_millis().to_string());
         let inner = cc
             .create_with_context(LogContext::new(server))
             .map_err(|e| Error::broker(server, format!("cannot create the Kafka producer: {e}")))?;
