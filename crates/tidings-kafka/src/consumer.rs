@@ -92,6 +92,9 @@ const POLL_BATCH: usize = 256;
 /// The longest the poll thread waits for the workers to drain a full partition before
 /// pausing it (see the module's documentation).
 const HOLD_MAX: Duration = Duration::from_millis(100);
+/// The most bytes of fetched keys and payloads copied into one shared buffer (see
+/// [`copy_out`]); a message larger than this gets a buffer of its own.
+const SHARED_BUFFER: usize = 64 * 1024;
 
 /// A partition: topic and number.
 type Tp = (Arc<str>, i32);
@@ -871,20 +874,31 @@ impl PollLoop {
         while !self.shared.stop.load(Ordering::SeqCst) {
             // One poll that waits, then only what librdkafka already holds.
             let mut timeout = POLL_TIMEOUT;
-            while batch.len() < POLL_BATCH {
+            let mut polled = Vec::with_capacity(POLL_BATCH);
+            let mut error = None;
+            while polled.len() < POLL_BATCH {
                 match self.consumer.poll(timeout) {
                     Some(Ok(message)) => {
                         // Read after the poll: a rebalance runs inside it, before it returns.
                         let generation = self.shared.generation.load(Ordering::Acquire);
-                        batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, &message, generation));
+                        polled.push((message, generation));
                     }
                     Some(Err(e)) => {
-                        self.poll_error(e);
+                        error = Some(e);
                         break;
                     }
                     None => break,
                 }
                 timeout = Duration::ZERO;
+            }
+            let parts: Vec<_> = polled.iter().map(|(m, _)| (m.key(), m.payload().unwrap_or_default())).collect();
+            for ((message, generation), (key, payload)) in polled.iter().zip(copy_out(&parts)) {
+                batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, message, *generation, key, payload));
+            }
+            drop(parts);
+            drop(polled);
+            if let Some(e) = error {
+                self.poll_error(e);
             }
             if !batch.is_empty() {
                 let full = self.shared.push(&mut batch);
@@ -949,13 +963,53 @@ impl PollLoop {
     }
 }
 
-/// A fetched message as an owned record; `topics` shares one name and one channel per
-/// topic.
+/// Copies fetched keys and payloads (`(key, payload)` of each message, in order) out of
+/// librdkafka: the small ones of a poll round into shared buffers of up to
+/// [`SHARED_BUFFER`] bytes, each message a slice of one. So the poll thread makes two
+/// allocations a round, not two a message: the workers free what the poll thread
+/// allocated, and that traffic between the threads' malloc arenas had cost about as
+/// much as the rest of the hand-off. The cap bounds what one message still held (a
+/// retry waiting, say) keeps alive of its neighbours.
+fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
+    let size = |(key, payload): &(Option<&[u8]>, &[u8])| key.map_or(0, <[u8]>::len) + payload.len();
+    let mut out = Vec::with_capacity(parts.len());
+    let mut start = 0;
+    while start < parts.len() {
+        // The run of messages from `start` that fits one buffer (at least one message).
+        let (mut end, mut bytes) = (start, 0);
+        while end < parts.len() && (end == start || bytes + size(&parts[end]) <= SHARED_BUFFER) {
+            bytes += size(&parts[end]);
+            end += 1;
+        }
+        let mut buffer = Vec::with_capacity(bytes);
+        for (key, payload) in &parts[start..end] {
+            buffer.extend_from_slice(key.unwrap_or_default());
+            buffer.extend_from_slice(payload);
+        }
+        let buffer = Bytes::from(buffer);
+        let mut at = 0;
+        for (key, payload) in &parts[start..end] {
+            let key = key.map(|k| {
+                at += k.len();
+                buffer.slice(at - k.len()..at)
+            });
+            at += payload.len();
+            out.push((key, buffer.slice(at - payload.len()..at)));
+        }
+        start = end;
+    }
+    out
+}
+
+/// A fetched message as an owned record, with its key and payload as [`copy_out`] made
+/// them; `topics` shares one name and one channel per topic.
 fn to_record(
     topics: &mut HashMap<String, (Arc<str>, Arc<str>)>,
     prefix: &str,
     m: &rdkafka::message::BorrowedMessage<'_>,
     generation: u64,
+    key: Option<Bytes>,
+    payload: Bytes,
 ) -> Record {
     let (topic, channel) = match topics.get(m.topic()) {
         Some((t, c)) => (t.clone(), c.clone()),
@@ -970,23 +1024,13 @@ fn to_record(
         Some(h) => text_headers(h.iter().map(|h| (h.key, h.value))),
         None => Headers::new(),
     };
-    // Key and payload copied into one buffer: two allocations a message instead of four
-    // (a `Bytes` made from a `Vec` allocates again when it is first shared, and each is
-    // shared with the delivery). The poll thread allocates, the workers free: fewer is
-    // also less traffic between the threads' malloc arenas.
-    let (key, payload) = (m.key(), m.payload().unwrap_or_default());
-    let key_len = key.map_or(0, <[u8]>::len);
-    let mut buffer = Vec::with_capacity(key_len + payload.len());
-    buffer.extend_from_slice(key.unwrap_or_default());
-    buffer.extend_from_slice(payload);
-    let buffer = Bytes::from(buffer);
     Record {
         topic,
         channel,
         partition: m.partition(),
         offset: m.offset(),
-        key: key.map(|_| buffer.slice(..key_len)),
-        payload: buffer.slice(key_len..),
+        key,
+        payload,
         headers,
         attempt: 1,
         generation,
@@ -1248,6 +1292,35 @@ mod tests {
         s.after_round();
         let next = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").unwrap();
         assert_eq!(next.as_deref(), Some("0:2"));
+    }
+
+    #[test]
+    fn copied_out_messages_keep_their_bytes_and_share_buffers_up_to_the_cap() {
+        let big = vec![7u8; SHARED_BUFFER + 1];
+        let small = |i: u8| vec![i; 1000];
+        let (k1, p1, p2, p4) = (b"k1".to_vec(), small(1), small(2), small(4));
+        let near_cap = vec![3u8; SHARED_BUFFER - 3000];
+        let parts: Vec<(Option<&[u8]>, &[u8])> = vec![
+            (Some(&k1), &p1),
+            (None, &p2),
+            (Some(b""), b""),
+            (None, &near_cap),
+            (None, &big),
+            (Some(b"k4"), &p4),
+        ];
+        let out = copy_out(&parts);
+        assert_eq!(out.len(), parts.len());
+        for ((key, payload), (k, p)) in parts.iter().zip(&out) {
+            assert_eq!(k.as_deref(), *key);
+            assert_eq!(p.as_ref(), *payload);
+        }
+        // Slices of one buffer lie next to each other in memory.
+        let addr = |b: &Bytes| b.as_ptr() as usize;
+        assert_eq!(addr(&out[1].1), addr(&out[0].1) + 1000, "small ones share a buffer");
+        assert_eq!(addr(&out[0].1), addr(out[0].0.as_ref().unwrap()) + 2, "key then payload");
+        assert_ne!(addr(&out[4].1), addr(&out[3].1) + near_cap.len(), "a message over the cap is alone");
+        assert_ne!(addr(&out[5].1), addr(&out[4].1) + big.len(), "and so starts a new buffer after it");
+        assert!(copy_out(&[]).is_empty());
     }
 
     #[test]
