@@ -31,6 +31,7 @@ pub mod error;
 pub mod model;
 pub mod protocol;
 mod schema;
+mod yaml;
 
 pub use description::{
     Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription, MessageKind,

@@ -591,6 +591,10 @@ impl Document {
 
     /// The document as YAML. Byte-stable: the same document always gives the same text.
     pub fn to_yaml(&self) -> String {
+        // The lean writer's bytes are serde_yaml_ng's; it declines what it is not sure of.
+        if let Some(yaml) = crate::yaml::to_string(self) {
+            return yaml;
+        }
         match serde_yaml_ng::to_string(self) {
             Ok(yaml) => yaml,
             // Unreachable for documents of this model (string keys, no NaN); JSON is

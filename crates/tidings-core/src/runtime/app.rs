@@ -361,6 +361,9 @@ impl App {
             std::fs::write(path, text)
                 .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?;
         }
+        // `start` exits the process next: freeing the document node by node would be
+        // a tenth of the run's instructions for nothing.
+        std::mem::forget(document);
         Ok(true)
     }
 

@@ -1,0 +1,698 @@
+//! A lean YAML writer for documents: the bytes `serde_yaml_ng` (libyaml's emitter, as
+//! `serde_yaml_ng` configures it: block style, unlimited width, Unicode) writes for the
+//! same value, at a fraction of the instructions (`--asyncapi` spent about half of its
+//! run in libyaml's emitter; docs/benchmarks.md).
+//!
+//! It writes only what it is sure to write as libyaml would: maps with string keys,
+//! sequences, strings, booleans, null, integers and finite `f64`s; strings plain,
+//! single-quoted or as `|-` literal blocks. Anything else (a string libyaml would
+//! double-quote, a literal ending with a line break, a non-string key, enum variants
+//! with data, ...) makes [`to_string`] return `None`, and the caller falls back to
+//! `serde_yaml_ng` for the whole value. The tests compare both writers on the golden
+//! documents and on generated strings.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::ser::{self, Serialize};
+
+/// `value` as `serde_yaml_ng::to_string` writes it, or `None` when this writer is not
+/// sure to write the same bytes.
+pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    let node = value.serialize(NodeSerializer).ok()?;
+    let mut out = String::with_capacity(4096);
+    match &node {
+        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0, false)?,
+        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0, false)?,
+        _ => {
+            write_inline(&mut out, &node, 0)?;
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+/// The serialized value, in serialization order.
+enum Node {
+    Null,
+    Bool(bool),
+    /// An integer or float, already formatted.
+    Number(String),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Struct fields keep their `&'static str` names.
+    Map(Vec<(Cow<'static, str>, Node)>),
+}
+
+fn spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// A non-empty map whose keys start at column `indent` (the first one already placed
+/// when `inline_first`, after a sequence's `- `).
+fn write_map(out: &mut String, entries: &[(Cow<'static, str>, Node)], indent: usize, inline_first: bool) -> Option<()> {
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if i > 0 || !inline_first {
+            spaces(out, indent);
+        }
+        // libyaml writes a key longer than 128 characters as a complex key (`? `).
+        if key.chars().count() > 100 {
+            return None;
+        }
+        out.push_str(&scalar(key)?);
+        out.push(':');
+        match value {
+            Node::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_map(out, inner, indent + 2, false)?;
+            }
+            // A sequence in a map is not indented (`key:` then `- item` in its column).
+            Node::Seq(items) if !items.is_empty() => {
+                out.push('\n');
+                write_seq(out, items, indent, false)?;
+            }
+            Node::Str(s) if s.contains('\n') => {
+                out.push(' ');
+                write_literal(out, s, indent + 2)?;
+            }
+            other => {
+                out.push(' ');
+                write_inline(out, other, indent)?;
+                out.push('\n');
+            }
+        }
+    }
+    Some(())
+}
+
+/// A non-empty sequence whose `- ` start at column `indent`.
+fn write_seq(out: &mut String, items: &[Node], indent: usize, inline_first: bool) -> Option<()> {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 || !inline_first {
+            spaces(out, indent);
+        }
+        out.push_str("- ");
+        match item {
+            Node::Map(inner) if !inner.is_empty() => write_map(out, inner, indent + 2, true)?,
+            Node::Seq(inner) if !inner.is_empty() => write_seq(out, inner, indent + 2, true)?,
+            // Literal blocks in sequences: left to serde_yaml_ng.
+            Node::Str(s) if s.contains('\n') => return None,
+            other => {
+                write_inline(out, other, indent)?;
+                out.push('\n');
+            }
+        }
+    }
+    Some(())
+}
+
+/// A value on the current line: a scalar, `{}` or `[]`.
+fn write_inline(out: &mut String, node: &Node, _indent: usize) -> Option<()> {
+    match node {
+        Node::Null => out.push_str("null"),
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Number(n) => out.push_str(n),
+        Node::Str(s) if s.contains('\n') => return None,
+        Node::Str(s) => out.push_str(&scalar(s)?),
+        Node::Map(m) if m.is_empty() => out.push_str("{}"),
+        Node::Seq(s) if s.is_empty() => out.push_str("[]"),
+        Node::Map(_) | Node::Seq(_) => return None,
+    }
+    Some(())
+}
+
+/// A string with line breaks, as libyaml's literal block (`|-`) with its lines at
+/// column `indent`; `None` for those libyaml writes otherwise (double-quoted, or with
+/// an indentation or keep indicator).
+fn write_literal(out: &mut String, s: &str, indent: usize) -> Option<()> {
+    let first = s.chars().next()?;
+    if first == ' ' || first == '\n' || s.ends_with('\n') || s.ends_with(' ') || s.contains(" \n") {
+        return None;
+    }
+    if !s.chars().all(|c| c == '\n' || printable(c)) {
+        return None;
+    }
+    out.push_str("|-\n");
+    for line in s.split('\n') {
+        if !line.is_empty() {
+            spaces(out, indent);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    Some(())
+}
+
+/// What libyaml writes without escapes and without breaking the line: printable, and
+/// not a line break (`\r`, U+0085, U+2028, U+2029). Narrower than libyaml's own test
+/// (characters outside the Basic Multilingual Plane are left to serde_yaml_ng).
+fn printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        && !matches!(c, '\u{FEFF}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A single-line string (a key or a value) as libyaml writes it when serde_yaml_ng
+/// asks for its style: plain when libyaml allows it and the text would not read back as
+/// another type, single-quoted otherwise; `None` for a string libyaml would
+/// double-quote.
+fn scalar(s: &str) -> Option<Cow<'_, str>> {
+    let ascii_printable = s.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if (!ascii_printable && !s.chars().all(printable)) || s.starts_with("---") || s.starts_with("...") {
+        return None;
+    }
+    if !reads_as_other_type(s) && plain_allowed(s) {
+        Some(Cow::Borrowed(s))
+    } else {
+        Some(Cow::Owned(format!("'{}'", s.replace('\'', "''"))))
+    }
+}
+
+/// libyaml's analysis of a printable single-line scalar in block context
+/// (`yaml_emitter_analyze_scalar`): no leading or trailing space, no indicator where it
+/// would be read as one.
+///
+/// On bytes: every indicator is ASCII, and no byte of a multi-byte character is.
+fn plain_allowed(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let Some((&first, &last)) = bytes.first().zip(bytes.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' {
+        return false;
+    }
+    let blank = |i: usize| bytes.get(i).is_none_or(|c| *c == b' ' || *c == b'\t');
+    for (i, &c) in bytes.iter().enumerate() {
+        let followed_by_blank = blank(i + 1);
+        let block_indicator = if i == 0 {
+            matches!(c, b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`')
+                || (matches!(c, b'?' | b':' | b'-') && followed_by_blank)
+        } else {
+            (c == b':' && followed_by_blank) || (c == b'#' && bytes[i - 1] == b' ')
+        };
+        if block_indicator {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether serde_yaml_ng asks for quotes because the plain text would read back as
+/// null, a boolean, an integer or a float, or is digits with a leading zero (its
+/// `visit_untagged_scalar` and `digits_but_not_number`).
+fn reads_as_other_type(s: &str) -> bool {
+    if s.is_empty() || matches!(s, "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+        return true;
+    }
+    // Without a digit, only the spelled-out infinities and NaNs are numbers (Rust's
+    // `inf`, `nan`, `infinity` are not finite, so not floats to serde_yaml_ng either).
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return matches!(s, ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN");
+    }
+    digits_but_not_number(s)
+        || parse_unsigned_int(s)
+        || parse_negative_int(s)
+        || parse_f64(s)
+}
+
+fn digits_but_not_number(scalar: &str) -> bool {
+    let scalar = scalar.strip_prefix(['-', '+']).unwrap_or(scalar);
+    scalar.len() > 1 && scalar.starts_with('0') && scalar[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_unsigned_int(scalar: &str) -> bool {
+    let unpositive = scalar.strip_prefix('+').unwrap_or(scalar);
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = unpositive.strip_prefix(prefix) {
+            if rest.starts_with(['+', '-']) {
+                return false;
+            }
+            if u128::from_str_radix(rest, radix).is_ok() {
+                return true;
+            }
+        }
+    }
+    if unpositive.starts_with(['+', '-']) || digits_but_not_number(scalar) {
+        return false;
+    }
+    u128::from_str_radix(unpositive, 10).is_ok()
+}
+
+fn parse_negative_int(scalar: &str) -> bool {
+    for (prefix, radix) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+        if let Some(rest) = scalar.strip_prefix(prefix) {
+            if i128::from_str_radix(&format!("-{rest}"), radix).is_ok() {
+                return true;
+            }
+        }
+    }
+    if digits_but_not_number(scalar) {
+        return false;
+    }
+    i128::from_str_radix(scalar, 10).is_ok()
+}
+
+fn parse_f64(scalar: &str) -> bool {
+    let unpositive = match scalar.strip_prefix('+') {
+        Some(u) if u.starts_with(['+', '-']) => return false,
+        Some(u) => u,
+        None => scalar,
+    };
+    matches!(unpositive, ".inf" | ".Inf" | ".INF")
+        || matches!(scalar, "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN")
+        || unpositive.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// Anything this writer leaves to serde_yaml_ng.
+#[derive(Debug)]
+struct Unsupported;
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("left to serde_yaml_ng")
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl ser::Error for Unsupported {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Unsupported
+    }
+}
+
+type Result<T> = std::result::Result<T, Unsupported>;
+
+/// Serializes into a [`Node`] tree.
+struct NodeSerializer;
+
+struct SeqBuilder(Vec<Node>);
+
+struct MapBuilder {
+    entries: Vec<(Cow<'static, str>, Node)>,
+    key: Option<String>,
+}
+
+/// Map keys: strings only.
+struct KeySerializer;
+
+impl ser::Serializer for NodeSerializer {
+    type Ok = Node;
+    type Error = Unsupported;
+    type SerializeSeq = SeqBuilder;
+    type SerializeTuple = SeqBuilder;
+    type SerializeTupleStruct = SeqBuilder;
+    type SerializeTupleVariant = ser::Impossible<Node, Unsupported>;
+    type SerializeMap = MapBuilder;
+    type SerializeStruct = MapBuilder;
+    type SerializeStructVariant = ser::Impossible<Node, Unsupported>;
+
+    fn serialize_bool(self, v: bool) -> Result<Node> {
+        Ok(Node::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Node> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<Node> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<Node> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<Node> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Node> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<Node> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<Node> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<Node> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn serialize_f32(self, _v: f32) -> Result<Node> {
+        Err(Unsupported)
+    }
+    fn serialize_f64(self, v: f64) -> Result<Node> {
+        if !v.is_finite() {
+            return Err(Unsupported);
+        }
+        Ok(Node::Number(ryu::Buffer::new().format_finite(v).to_owned()))
+    }
+    fn serialize_char(self, _v: char) -> Result<Node> {
+        Err(Unsupported)
+    }
+    fn serialize_str(self, v: &str) -> Result<Node> {
+        Ok(Node::Str(v.to_owned()))
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<Node> {
+        Err(Unsupported)
+    }
+    fn serialize_none(self) -> Result<Node> {
+        Ok(Node::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Node> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Node> {
+        Ok(Node::Null)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Node> {
+        Ok(Node::Null)
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Node> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<Node> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<Node> {
+        Err(Unsupported)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
+        Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(Unsupported)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder> {
+        Ok(MapBuilder { entries: Vec::with_capacity(len.unwrap_or(0)), key: None })
+    }
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(Unsupported)
+    }
+}
+
+impl ser::SerializeSeq for SeqBuilder {
+    type Ok = Node;
+    type Error = Unsupported;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.0.push(value.serialize(NodeSerializer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Node> {
+        Ok(Node::Seq(self.0))
+    }
+}
+
+impl ser::SerializeTuple for SeqBuilder {
+    type Ok = Node;
+    type Error = Unsupported;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Node> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for SeqBuilder {
+    type Ok = Node;
+    type Error = Unsupported;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Node> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeMap for MapBuilder {
+    type Ok = Node;
+    type Error = Unsupported;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
+        self.key = Some(key.serialize(KeySerializer)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let key = self.key.take().ok_or(Unsupported)?;
+        self.entries.push((Cow::Owned(key), value.serialize(NodeSerializer)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Node> {
+        Ok(Node::Map(self.entries))
+    }
+}
+
+impl ser::SerializeStruct for MapBuilder {
+    type Ok = Node;
+    type Error = Unsupported;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+        self.entries.push((Cow::Borrowed(key), value.serialize(NodeSerializer)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Node> {
+        Ok(Node::Map(self.entries))
+    }
+}
+
+impl ser::Serializer for KeySerializer {
+    type Ok = String;
+    type Error = Unsupported;
+    type SerializeSeq = ser::Impossible<String, Unsupported>;
+    type SerializeTuple = ser::Impossible<String, Unsupported>;
+    type SerializeTupleStruct = ser::Impossible<String, Unsupported>;
+    type SerializeTupleVariant = ser::Impossible<String, Unsupported>;
+    type SerializeMap = ser::Impossible<String, Unsupported>;
+    type SerializeStruct = ser::Impossible<String, Unsupported>;
+    type SerializeStructVariant = ser::Impossible<String, Unsupported>;
+
+    fn serialize_str(self, v: &str) -> Result<String> {
+        Ok(v.to_owned())
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<String> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<String> {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _v: bool) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_i8(self, _v: i8) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_i16(self, _v: i16) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_i32(self, _v: i32) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_i64(self, _v: i64) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_u8(self, _v: u8) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_u16(self, _v: u16) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_u32(self, _v: u32) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_u64(self, _v: u64) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_f32(self, _v: f32) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_f64(self, _v: f64) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_char(self, _v: char) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_none(self) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_unit(self) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<String> {
+        Err(Unsupported)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(Unsupported)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
+        Err(Unsupported)
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
+        Err(Unsupported)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(Unsupported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::to_string;
+
+    /// Ours is serde_yaml_ng's text, or nothing.
+    fn same_or_none<T: serde::Serialize>(value: &T) -> bool {
+        let theirs = serde_yaml_ng::to_string(value).expect("serde_yaml_ng");
+        match to_string(value) {
+            Some(ours) => {
+                assert_eq!(ours, theirs, "differs from serde_yaml_ng");
+                true
+            }
+            None => false,
+        }
+    }
+
+    const TRICKY: &[&str] = &[
+        "", " ", "a", "a b", " a", "a ", "a  b", "#a", "a#b", "a #b", "a# b", "-", "-a", "- a", "a-", "?", "?a", "? a",
+        ":", ":a", ": a", "a:", "a:b", "a: b", "a :b", ",a", "a,b", "[a]", "a[b]", "{a}", "a{b}", "orders.{region}.cancel",
+        "&a", "*a", "!a", "|a", ">a", "'a", "a'b", "'", "\"a", "a\"b", "%a", "@a", "`a", "---", "--- a", "...", "..a",
+        "null", "Null", "NULL", "nul", "~", "~a", "true", "True", "TRUE", "tRUE", "false", "yes", "no", "on", "off", "y",
+        "0", "1", "-1", "+1", "++1", "+-1", "01", "-01", "+01", "0x1f", "0x", "0xg", "0x+1", "-0x1f", "0o17", "0o8",
+        "0b101", "-0b1", "1.5", "1.0.0", "0.1.0", "1e5", "1e", "e5", ".5", "5.", ".inf", "-.inf", "+.inf", ".nan",
+        "+.nan", "++.inf", "+-.inf", ".Inf", "-.NaN", "Infinity", "+inf", "-nan",
+        "inf", "-inf", "nan", "NaN", "infinity", "1_000", "12345678901234567890123456789012345678901",
+        "$ref", "#/components/messages/OrderCreated", "application/json", "x-tidings-group", "kafka:orders.created",
+        "https://example.com:9092/x?y=1#z", "ünïcödé", "a\u{A0}b", "\u{A0}", "a\tb", "tab\t", "a\u{85}b",
+        "a\u{2028}b", "a\u{FEFF}", "emoji 🎉", "a\u{7F}", "a\rb", "line\nbreak", "two\n\nbreaks", "\nlead",
+        "trail\n", "space \nbreak", "break\n space", "ends with space ", "a\n#b", "a\n- b", "a\n---", "- \n",
+        "quoted 'x'\nnext", "a very long line that goes on and on past eighty columns of text, and then some more words here",
+    ];
+
+    #[test]
+    fn strings_as_values_keys_and_items_are_what_serde_yaml_ng_writes() {
+        let mut written = 0;
+        for s in TRICKY {
+            let as_value = BTreeMap::from([("key", *s)]);
+            let nested = json!({ "a": { "b": { "c": s, "d": [s, { "e": s }] } } });
+            let as_key = BTreeMap::from([(*s, 1)]);
+            for ok in [same_or_none(&as_value), same_or_none(&nested), same_or_none(&as_key), same_or_none(&vec![*s])] {
+                written += usize::from(ok);
+            }
+        }
+        assert!(written > TRICKY.len() * 3, "the lean writer wrote only {written} of them");
+    }
+
+    #[test]
+    fn generated_strings_are_what_serde_yaml_ng_writes() {
+        // A fixed pseudo-random walk over characters that matter to YAML.
+        let alphabet: Vec<char> = " \n#:-?,[]{}'\"!&*|>%@`~.0123456789+eExobaNnulTtrfsuü".chars().collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut written = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 7) as usize;
+            let s: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            written += usize::from(same_or_none(&json!({ "k": s, "m": { "s": [s] } })));
+            written += usize::from(same_or_none(&BTreeMap::from([(s.clone(), s.clone())])));
+        }
+        assert!(written > 20_000, "the lean writer wrote only {written} of 40,000");
+    }
+
+    #[test]
+    fn shapes_and_numbers_are_what_serde_yaml_ng_writes() {
+        for value in [
+            json!({}),
+            json!([]),
+            json!("top"),
+            json!(null),
+            json!({ "empty_map": {}, "empty_seq": [], "n": null, "t": true, "f": false }),
+            json!({ "i": -5, "u": 18_446_744_073_709_551_615u64, "f": 1.5, "g": 1e100, "h": 0.1, "z": 0.0, "w": -2.0 }),
+            json!([[1, 2], [[3]], [{ "a": 1, "b": [] }], {}, []]),
+            json!({ "s": [{ "a": { "b": [1, { "c": "line\nnext" }] } }], "x": [{ "description": "one\n\ntwo" }] }),
+            json!([{ "a": 1 }, { "b": { "c": 2 } }, [{ "d": [] }]]),
+        ] {
+            same_or_none(&value);
+        }
+        assert!(same_or_none(&json!({ "a": [{ "b": 1, "c": [2, 3] }], "d": { "e": "f\ng" } })));
+    }
+
+    #[test]
+    fn the_golden_documents_are_written_by_the_lean_writer() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("tests/golden") {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+                assert_eq!(to_string(&value).as_deref(), Some(text.as_str()), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 5, "only {seen} golden documents in {}", dir.display());
+    }
+}
