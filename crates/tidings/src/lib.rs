@@ -38,7 +38,8 @@ pub use tidings_macros::{consumer, main, producer, Avro, Message};
 /// The AsyncAPI model and emitter.
 pub use tidings_asyncapi as asyncapi;
 
-/// The Kafka broker (`kafka://`), with the `kafka` feature.
+/// The Kafka broker (`kafka://`), with the `kafka` feature; TLS and SASL/SCRAM need
+/// `kafka-tls` (which links OpenSSL), and a server asking for them without it fails at start.
 #[cfg(feature = "kafka")]
 pub use tidings_kafka as kafka;
 
