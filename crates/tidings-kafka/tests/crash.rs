@@ -43,8 +43,13 @@ pub struct Event {
 pub struct Sink(Mutex<std::fs::File>);
 
 /// Records every event: one line per handling, written before the ack.
+///
+/// A millisecond per event first, so the stream lasts seconds and a kill lands mid-way:
+/// the consumer takes 10,000 events in well under the 100 ms between the test's looks,
+/// and a test that finds everything handled before its kill tests nothing.
 #[tidings::consumer(channel = "crash.events", group = "crash", concurrency = 8)]
 async fn sink(event: Event, sink: State<Sink>) -> Result<(), Error> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
     let mut file = sink.0 .0.lock().map_err(|_| Error::msg("sink lock poisoned"))?;
     file.write_all(format!("{}\n", event.n).as_bytes()).map_err(Error::handler)
 }
