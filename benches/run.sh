@@ -59,6 +59,8 @@ spec() {
   machine
   python3 "$HERE/measure.py" tidings-order-producer "$RUNS" --save "$docs/tidings-order-producer.yaml" -- "$REL/order-producer" --asyncapi | tee -a "$f"
   python3 "$HERE/measure.py" tidings-order-fulfilment "$RUNS" --save "$docs/tidings-order-fulfilment.yaml" -- "$REL/order-fulfilment" --asyncapi | tee -a "$f"
+  # The same service as RustStream's peer, with no broker crate linked (as the peer).
+  python3 "$HERE/measure.py" tidings-order-service "$RUNS" --save "$docs/tidings-order-service.yaml" -- "$REL/order-service" --asyncapi | tee -a "$f"
   python3 "$HERE/measure.py" ruststream "$RUNS" --save "$docs/ruststream.yaml" -- "$PEER_BIN/ruststream-order-peer" asyncapi gen | tee -a "$f"
   # FastStream writes the document to a file (--out), not to stdout.
   python3 "$HERE/measure.py" faststream "$RUNS" --cwd "$HERE/peers/faststream" -- \
@@ -109,6 +111,7 @@ rss() {
   machine
   for _ in $(seq 3); do
     idle_rss tidings-order-fulfilment 2 "$REL/order-fulfilment" | tee -a "$f"
+    idle_rss tidings-order-service 2 "$REL/order-service" | tee -a "$f"
     idle_rss ruststream-order-peer 2 "$PEER_BIN/ruststream-order-peer" run | tee -a "$f"
   done
   # A publisher running ahead of slow handlers (1 ms each, 8 at once): peak RSS by how
