@@ -685,19 +685,19 @@ impl Acker for KafkaAcker {
         if let Some(record) = self.record.take() {
             self.shared.settle(&record, self.epoch);
         }
-        Box::pin(async { Ok(()) })
+        tidings_core::broker::settled()
     }
 
     fn nack(mut self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
         let Some(mut record) = self.record.take() else {
-            return Box::pin(async { Ok(()) });
+            return tidings_core::broker::settled();
         };
         let (shared, epoch) = (self.shared.clone(), self.epoch);
         match nack {
             Nack::Retry { after } => {
                 record.attempt = record.attempt.saturating_add(1);
                 shared.requeue_after(record, epoch, after);
-                Box::pin(async { Ok(()) })
+                tidings_core::broker::settled()
             }
             Nack::Reject { reason } => Box::pin(shared.dead_letter(record, epoch, reason)),
         }
@@ -861,8 +861,9 @@ struct PollLoop {
     consumer: BaseConsumer<GroupContext>,
     commit_interval: Duration,
     commit_batch: usize,
-    /// Topic names and their channels, shared by every record of a topic.
-    topics: HashMap<String, (Arc<str>, Arc<str>)>,
+    /// Topic names and their channels, shared by every record of a partition (see
+    /// [`to_record`]).
+    topics: Topics,
     /// The last poll error logged and when, so a repeating one is logged now and then.
     last_error: Option<(String, Instant)>,
 }
@@ -1001,25 +1002,35 @@ fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
     out
 }
 
+/// Per topic and partition, the topic's name and channel that the partition's records
+/// share.
+type Topics = HashMap<String, HashMap<i32, (Arc<str>, Arc<str>)>>;
+
 /// A fetched message as an owned record, with its key and payload as [`copy_out`] made
-/// them; `topics` shares one name and one channel per topic.
+/// them. `topics` gives every partition its own copy of the topic's name and channel:
+/// shared by the whole topic, their reference counts were updated by every worker for
+/// every message, one cache line passed between the cores; a partition's records go to
+/// one worker at a time.
 fn to_record(
-    topics: &mut HashMap<String, (Arc<str>, Arc<str>)>,
+    topics: &mut Topics,
     prefix: &str,
     m: &rdkafka::message::BorrowedMessage<'_>,
     generation: u64,
     key: Option<Bytes>,
     payload: Bytes,
 ) -> Record {
-    let (topic, channel) = match topics.get(m.topic()) {
-        Some((t, c)) => (t.clone(), c.clone()),
-        None => {
+    if !topics.contains_key(m.topic()) {
+        topics.insert(m.topic().to_owned(), HashMap::default());
+    }
+    let partitions = topics.get_mut(m.topic()).expect("inserted above");
+    let (topic, channel) = partitions
+        .entry(m.partition())
+        .or_insert_with(|| {
             let t: Arc<str> = Arc::from(m.topic());
             let c: Arc<str> = Arc::from(t.strip_prefix(prefix).unwrap_or(&t));
-            topics.insert(m.topic().to_owned(), (t.clone(), c.clone()));
             (t, c)
-        }
-    };
+        })
+        .clone();
     let headers = match m.headers() {
         Some(h) => text_headers(h.iter().map(|h| (h.key, h.value))),
         None => Headers::new(),

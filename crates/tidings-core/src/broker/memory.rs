@@ -255,7 +255,7 @@ struct MemoryAcker {
 impl Acker for MemoryAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
         self.broker.settle_one(&self.group);
-        Box::pin(async { Ok(()) })
+        super::settled()
     }
 
     fn nack(self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
@@ -278,7 +278,7 @@ impl Acker for MemoryAcker {
                 broker.settle_one(&group);
             }
         }
-        Box::pin(async { Ok(()) })
+        super::settled()
     }
 }
 
