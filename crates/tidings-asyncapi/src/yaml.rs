@@ -234,7 +234,7 @@ fn parse_unsigned_int(scalar: &str) -> bool {
     if unpositive.starts_with(['+', '-']) || digits_but_not_number(scalar) {
         return false;
     }
-    u128::from_str_radix(unpositive, 10).is_ok()
+    unpositive.parse::<u128>().is_ok()
 }
 
 fn parse_negative_int(scalar: &str) -> bool {
@@ -248,7 +248,7 @@ fn parse_negative_int(scalar: &str) -> bool {
     if digits_but_not_number(scalar) {
         return false;
     }
-    i128::from_str_radix(scalar, 10).is_ok()
+    scalar.parse::<i128>().is_ok()
 }
 
 fn parse_f64(scalar: &str) -> bool {
