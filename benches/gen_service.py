@@ -101,7 +101,8 @@ fn handler_{i}(ctx: Context) -> HandlerFuture {{
     Box::pin(async move {{
         let event = tidings::__private::decode::<Event{i}>(&ctx)?;
         let attempt = <Attempt as tidings::FromDelivery>::from_delivery(&ctx)?;
-        tidings::HandlerOutput::into_outgoing(handle_{i}(event, attempt).await, &ctx)
+        // No declared key (the macro passes the reply key function here).
+        tidings::HandlerOutput::into_outgoing(handle_{i}(event, attempt).await, &ctx, None)
     }})
 }}
 
