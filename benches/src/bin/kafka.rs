@@ -90,9 +90,13 @@ async fn main() -> Result<(), tidings::Error> {
                 .for_each_concurrent(IN_FLIGHT, |i| {
                     let (producer, topic, body) = (&producer, &topic, &body);
                     async move {
-                        let key = format!("order-{i}");
+                        // Formatted only when keyed: the unkeyed run's loop is only sends.
+                        let key = keyed.then(|| format!("order-{i}"));
                         let record = FutureRecord::to(topic).payload(body);
-                        let record = if keyed { record.key(&key) } else { record };
+                        let record = match &key {
+                            Some(key) => record.key(key),
+                            None => record,
+                        };
                         if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
                             eprintln!("send failed: {e}");
                         }

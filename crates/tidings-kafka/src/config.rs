@@ -386,27 +386,36 @@ impl KafkaConfig {
     /// [`KafkaBroker::connect_with`](crate::KafkaBroker::connect_with) calls it before
     /// making any client.
     pub fn check_linked(&self, name: &str) -> Result<(), Error> {
-        let s = &self.security;
-        let tls = s.protocol.is_some_and(SecurityProtocol::uses_tls);
-        let scram = s.protocol.is_some_and(SecurityProtocol::uses_sasl)
-            && s.sasl_mechanism.as_deref().is_some_and(|m| m.starts_with("SCRAM-"));
-        if !tls && !scram {
+        // Asking librdkafka for its features makes a native configuration: only when
+        // something needs them.
+        if self.needs_openssl().is_empty() {
             return Ok(());
         }
         self.check_linked_in(name, &builtin_features())
+    }
+
+    /// What the security settings need of librdkafka's OpenSSL: each the
+    /// `builtin.features` entry it needs and what it is, for the error.
+    fn needs_openssl(&self) -> Vec<(&'static str, String)> {
+        let s = &self.security;
+        let mut needs = Vec::new();
+        if let Some(p) = s.protocol {
+            if p.uses_tls() {
+                needs.push(("ssl", format!("TLS (security protocol `{}`)", p.as_str())));
+            }
+            if let Some(m) = s.sasl_mechanism.as_deref().filter(|m| p.uses_sasl() && m.starts_with("SCRAM-")) {
+                needs.push(("sasl_scram", format!("SASL/{m}")));
+            }
+        }
+        needs
     }
 
     /// [`check_linked`](Self::check_linked) against a librdkafka with these
     /// `builtin.features`.
     fn check_linked_in(&self, name: &str, features: &str) -> Result<(), Error> {
         let has = |feature: &str| features.split(',').any(|f| f.trim() == feature);
-        let s = &self.security;
-        let wanted = match (s.protocol, s.sasl_mechanism.as_deref()) {
-            (Some(p), _) if p.uses_tls() && !has("ssl") => format!("TLS (security protocol `{}`)", p.as_str()),
-            (Some(p), Some(m)) if p.uses_sasl() && m.starts_with("SCRAM-") && !has("sasl_scram") => {
-                format!("SASL/{m}")
-            }
-            _ => return Ok(()),
+        let Some((_, wanted)) = self.needs_openssl().into_iter().find(|(feature, _)| !has(feature)) else {
+            return Ok(());
         };
         Err(Error::Config(format!(
             "server `{name}` (Kafka at {}) asks for {wanted}, but this binary's librdkafka is built without \
