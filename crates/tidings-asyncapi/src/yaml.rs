@@ -25,7 +25,7 @@ pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
         Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0, false)?,
         Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0, false)?,
         _ => {
-            write_inline(&mut out, &node, 0)?;
+            write_inline(&mut out, &node)?;
             out.push('\n');
         }
     }
@@ -77,7 +77,7 @@ fn write_map(out: &mut String, entries: &[(Cow<'static, str>, Node)], indent: us
             }
             other => {
                 out.push(' ');
-                write_inline(out, other, indent)?;
+                write_inline(out, other)?;
                 out.push('\n');
             }
         }
@@ -98,7 +98,7 @@ fn write_seq(out: &mut String, items: &[Node], indent: usize, inline_first: bool
             // Literal blocks in sequences: left to serde_yaml_ng.
             Node::Str(s) if s.contains('\n') => return None,
             other => {
-                write_inline(out, other, indent)?;
+                write_inline(out, other)?;
                 out.push('\n');
             }
         }
@@ -107,7 +107,7 @@ fn write_seq(out: &mut String, items: &[Node], indent: usize, inline_first: bool
 }
 
 /// A value on the current line: a scalar, `{}` or `[]`.
-fn write_inline(out: &mut String, node: &Node, _indent: usize) -> Option<()> {
+fn write_inline(out: &mut String, node: &Node) -> Option<()> {
     match node {
         Node::Null => out.push_str("null"),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
