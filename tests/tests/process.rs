@@ -126,3 +126,61 @@ fn asyncapi_with_an_unusable_server_url_exits_non_zero() {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stdout.is_empty(), "no half document on stdout: {stdout}");
 }
+
+#[test]
+fn help_lists_the_flags_and_exits_zero() {
+    let mut cmd = command("order-fulfilment");
+    cmd.arg("--help");
+    let (ok, stdout, stderr) = run(cmd);
+    assert!(ok, "--help must succeed:\n{stdout}\n{stderr}");
+    for flag in ["--asyncapi[=<FORMAT>]", "--asyncapi-out <PATH>", "--asyncapi-serve [<ADDR>]", "--server <NAME=URL>"] {
+        assert!(stdout.contains(flag), "{flag} missing from:\n{stdout}");
+    }
+    assert!(stdout.contains("Usage: order-fulfilment [OPTIONS]"), "{stdout}");
+}
+
+#[test]
+fn a_flag_the_service_does_not_take_exits_two_and_names_it() {
+    for (args, expected) in [
+        (&["--asyncapi=xml"][..], "invalid value 'xml' for '--asyncapi[=<FORMAT>]'"),
+        (&["--asyncapis"], "invalid option '--asyncapis'"),
+        (&["--server"], "missing argument for option '--server'"),
+        (&["orders"], "unexpected argument 'orders'"),
+    ] {
+        let mut cmd = command("order-fulfilment");
+        cmd.args(args);
+        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().expect("run");
+        let stderr = String::from_utf8_lossy(&child.stderr);
+        assert_eq!(child.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(child.stdout.is_empty(), "{args:?}: nothing on stdout");
+    }
+}
+
+#[test]
+fn a_rust_log_that_does_not_parse_logs_at_info_and_says_so() {
+    let mut cmd = command("order-fulfilment");
+    // A span filter: the default build's `RUST_LOG` takes levels and targets only.
+    cmd.env("RUST_LOG", "[accept]=debug").args(["--server", "default=memory://"]);
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        let started = line.contains("consumer started");
+        log.push(line);
+        if started {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = log.join("\n");
+    assert!(text.contains("RUST_LOG not understood") && text.contains("[accept]=debug"), "{text}");
+    assert!(text.contains("INFO") && text.contains("consumer started"), "info is still logged:\n{text}");
+}

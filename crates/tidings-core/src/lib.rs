@@ -23,28 +23,50 @@ pub use error::{BoxError, Error};
 pub use message::{Message, MessageKind};
 pub use registry::RetryPolicy;
 pub use runtime::app::{App, PackageInfo, Running};
-pub use runtime::cli::TidingsArgs;
+pub use runtime::cli::{ArgsOutcome, TidingsArgs};
 pub use runtime::context::Context;
 pub use runtime::extract::{Attempt, Channel, CorrelationId, FromDelivery, Key, Params, Raw, State};
 pub use runtime::key::AsKey;
 pub use runtime::output::{HandlerOutput, NoReply};
 pub use runtime::producer::{Producer, PublishOptions};
 
-/// Sets up `tracing` output: `RUST_LOG` or `info`, to stderr (stdout carries documents).
+/// Sets up `tracing` output to stderr (stdout carries documents): `RUST_LOG` when set,
+/// `info` otherwise.
+///
+/// `RUST_LOG` takes a default level and `target=level` directives (`info,tidings_kafka=debug`),
+/// the syntax of tracing-subscriber's `Targets`; the `env-filter` feature swaps in
+/// `EnvFilter` for span and field filters. A `RUST_LOG` that does not parse logs at `info`
+/// and says why.
 pub fn init_tracing() {
-    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
-    let fmt = tracing_subscriber::fmt().with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    // Without RUST_LOG the filter is `info` for every target: a plain level, which is what
-    // `EnvFilter::new("info")` means, without the directive matching an idle service
-    // would carry for nothing. With it, as set (or `info` when it does not parse).
-    let _ = match std::env::var_os(EnvFilter::DEFAULT_ENV) {
-        None => fmt.with_max_level(LevelFilter::INFO).try_init(),
-        Some(_) => {
-            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-            fmt.with_env_filter(filter).try_init()
-        }
+    use tracing_subscriber::filter::LevelFilter;
+    let stderr = || {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
     };
+    let fmt = stderr();
+    // Without RUST_LOG the filter is a plain level: no directive matching per callsite.
+    let Some(spec) = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()) else {
+        let _ = fmt.with_max_level(LevelFilter::INFO).try_init();
+        return;
+    };
+    #[cfg(feature = "env-filter")]
+    let filtered = tracing_subscriber::EnvFilter::try_new(&spec).map(|filter| fmt.with_env_filter(filter).try_init());
+    #[cfg(not(feature = "env-filter"))]
+    let filtered = if spec.contains(['[', ']', '{', '}']) {
+        // `Targets` would take `[span]` for a target name and filter out everything.
+        Err("span and field filters need the `env-filter` feature of tidings".to_owned())
+    } else {
+        spec.parse::<tracing_subscriber::filter::Targets>().map_err(|e| e.to_string()).map(|targets| {
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            fmt.with_max_level(LevelFilter::TRACE).finish().with(targets).try_init()
+        })
+    };
+    if let Err(why) = filtered {
+        let _ = stderr().with_max_level(LevelFilter::INFO).try_init();
+        tracing::warn!(rust_log = %spec, error = %why, "RUST_LOG not understood; logging at info");
+    }
 }
 
 /// Used by the code the macros generate; not a public API.

@@ -28,7 +28,7 @@
 #![warn(missing_docs)]
 
 pub use tidings_core::{
-    broker, codec, init_tracing, message, registry, testing, App, AsKey, Attempt, BoxError, Broker, Channel,
+    broker, codec, init_tracing, message, registry, testing, App, ArgsOutcome, AsKey, Attempt, BoxError, Broker, Channel,
     ChannelOptions, Codec, Context,
     CorrelationId, Error, FromDelivery, HandlerOutput, Headers, Incoming, Json, Key, MemoryBroker, Message, MessageKind,
     NoReply, Outgoing, PackageInfo, Params, Producer, PublishOptions, Raw, RetryPolicy, Running, State, TidingsArgs,

@@ -213,7 +213,7 @@ impl App {
     }
 
     fn args_or_parse(&mut self) -> TidingsArgs {
-        self.args.get_or_insert_with(crate::runtime::cli::Cli::from_process).clone()
+        self.args.get_or_insert_with(TidingsArgs::from_process).clone()
     }
 
     /// Applies environment and command-line overrides; adds `default = memory://` when
