@@ -62,7 +62,7 @@ async fn main() -> Result<(), tidings::Error> {
                 tokio::spawn(async move {
                     for _ in 0..n {
                         let mut out = Outgoing { payload: body.clone(), ..Default::default() };
-                        out.headers.insert(SENT_HEADER, now_ns().to_string());
+                        out.headers.insert_static(SENT_HEADER, now_ns().to_string());
                         ctx.publish_raw(CHANNEL, out).await?;
                     }
                     Ok::<_, tidings::Error>(())

@@ -106,7 +106,7 @@ pub mod __private {
     pub fn decode<T: Message>(ctx: &Context) -> Result<T, Error> {
         let incoming = ctx.incoming().ok_or(Error::Extract { what: "message", reason: "no delivery".into() })?;
         <T::Codec as Codec>::decode::<T>(&incoming.payload).map_err(|source| Error::Decode {
-            channel: incoming.channel.clone(),
+            channel: incoming.channel.to_string(),
             message: T::NAME,
             source,
         })

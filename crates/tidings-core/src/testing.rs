@@ -119,7 +119,7 @@ impl<T: serde::de::DeserializeOwned> Captured<T> {
     pub async fn next(&self) -> Result<T, Error> {
         let raw = self.next_raw().await?;
         crate::codec::Json::decode::<T>(&raw.payload).map_err(|source| Error::Decode {
-            channel: raw.channel.clone(),
+            channel: raw.channel.to_string(),
             message: std::any::type_name::<T>(),
             source,
         })

@@ -423,7 +423,7 @@ impl Shared {
                 self.ready.notify_one();
             }
             let incoming = Incoming {
-                channel: String::from(&*record.channel),
+                channel: record.channel.clone(),
                 payload: record.payload.clone(),
                 headers: record.headers.clone(),
                 key: record.key.clone(),
@@ -1123,7 +1123,7 @@ mod tests {
         let b = s.take().unwrap();
         assert_eq!((body(&a).as_str(), body(&b).as_str()), ("0:0", "1:7"), "one of each partition");
         assert!(s.take().is_none(), "partition 0 is busy until 0:0 is settled");
-        assert_eq!(a.incoming.channel, "t", "the channel has no topic prefix");
+        assert_eq!(&*a.incoming.channel, "t", "the channel has no topic prefix");
         a.acker.ack().await.unwrap();
         assert_eq!(body(&s.take().unwrap()), "0:1");
         assert_eq!(commits(&s), vec![(0, 1)], "committed up to the settled message only");

@@ -48,7 +48,7 @@ async fn a_consumer_subscribed_before_its_topic_exists_gets_what_is_published_la
     broker.publish("early.events", message("first", "k")).await.unwrap();
     let d = next(sub.as_ref(), "the message published after subscribing").await;
     assert_eq!(body(&d), "first");
-    assert_eq!(d.incoming.channel, "early.events");
+    assert_eq!(&*d.incoming.channel, "early.events");
     assert_eq!(d.incoming.attempt, 1);
     d.acker.ack().await.unwrap();
     broker.shutdown().await;

@@ -202,7 +202,7 @@ struct DeleteRequest {
 pub(crate) struct Shared {
     server: String,
     consumer: String,
-    address: String,
+    address: Arc<str>,
     queue: Arc<Queue>,
     client: Client,
     config: Arc<SqsConfig>,
@@ -258,7 +258,7 @@ pub(crate) async fn subscribe(args: SubscribeArgs) -> (SqsSubscription, Consumer
     let shared = Arc::new(Shared {
         server: args.server,
         consumer: args.consumer,
-        address: args.address,
+        address: Arc::from(args.address),
         queue: args.queue,
         client: args.client,
         config: args.config,

@@ -77,7 +77,7 @@ async fn parameterized_channels_deliver_their_parameters() {
     app.publish("orders.eu.cancel", &CancelOrder { order_id: "o-1".into(), reason: None }).await.unwrap();
     let got = cancelled.next_raw().await.unwrap();
     // The reply channel's {region} is filled from the incoming channel's.
-    assert_eq!(got.channel, "orders.eu.cancelled");
+    assert_eq!(&*got.channel, "orders.eu.cancelled");
     let body: OrderCancelled = serde_json::from_slice(&got.payload).unwrap();
     assert_eq!(body, OrderCancelled { order_id: "o-1".into(), region: "eu".into() });
     app.settled().await.unwrap();

@@ -45,7 +45,7 @@ async fn the_order_producer_publishes_to_kafka_when_a_kafka_server_is_configured
             .unwrap_or_else(|_| panic!("only {} of 5 orders arrived within 60 s: {keys:?}", keys.len()))
             .expect("the subscription is open");
         let incoming = &delivery.incoming;
-        assert_eq!(incoming.channel, "orders.created");
+        assert_eq!(&*incoming.channel, "orders.created");
         assert_eq!(incoming.headers.get("x-tidings-message"), Some("OrderCreated"));
         assert!(incoming.headers.get("traceparent").is_some(), "{:?}", incoming.headers);
         let order: serde_json::Value = serde_json::from_slice(&incoming.payload).expect("a JSON order");

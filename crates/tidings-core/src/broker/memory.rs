@@ -35,6 +35,9 @@ pub struct DeadLetter {
 
 struct Group {
     template: AddressTemplate,
+    // The address of a group subscribed without parameters: what its deliveries name as
+    // their channel, shared rather than copied per message.
+    literal: Option<Arc<str>>,
     name: Option<String>,
     // Observers (test captures) do not count towards `in_flight`: `settled` must not
     // wait for a test to read what it captured.
@@ -181,7 +184,8 @@ impl MemoryBroker {
             }
         }
         let (tx, rx) = async_channel::bounded(self.inner.capacity);
-        let group = Arc::new(Group { template, name: spec.group.clone(), tracked, tx, rx });
+        let literal = (!template.is_parameterized()).then(|| Arc::from(template.as_str()));
+        let group = Arc::new(Group { template, literal, name: spec.group.clone(), tracked, tx, rx });
         *groups = groups.iter().cloned().chain([group.clone()]).collect();
         Ok(group)
     }
@@ -196,8 +200,14 @@ impl Broker for MemoryBroker {
                 tracing::debug!(channel = address, "no subscriber on the in-memory broker; message dropped");
                 return Ok(());
             }
+            // A group subscribed to this very address has the name to share; a
+            // parameterized match gets one copy for all groups.
+            let channel = groups
+                .iter()
+                .find_map(|g| g.literal.as_ref().filter(|l| &***l == address).cloned())
+                .unwrap_or_else(|| Arc::from(address));
             let mut incoming = Some(Incoming {
-                channel: address.to_owned(),
+                channel,
                 payload: message.payload,
                 headers: message.headers,
                 key: message.key,
@@ -337,7 +347,7 @@ mod tests {
         b.publish("orders.eu.created", msg("x")).await.unwrap();
         b.publish("orders.eu.deleted", msg("y")).await.unwrap();
         let d = s.next().await.unwrap();
-        assert_eq!(d.incoming.channel, "orders.eu.created");
+        assert_eq!(&*d.incoming.channel, "orders.eu.created");
         d.acker.ack().await.unwrap();
         assert_eq!(b.in_flight(), 0);
     }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use smallvec::SmallVec;
 
 use crate::error::Error;
 
@@ -21,49 +22,68 @@ use crate::error::Error;
 ///
 /// Shared copy-on-write: a clone (every delivery is cloned for its acker, every
 /// published message for each consumer group) is one reference count, not a copy of
-/// every name and value; the first change to a shared map copies it. Empty headers
-/// allocate nothing, and the names and values tidings sets itself (`content-type`,
-/// `x-tidings-message`...) are kept as the static strings they are, not copied.
+/// every name and value; the first change to a shared list copies it. Empty headers
+/// allocate nothing; up to four headers live in the one shared allocation (a message
+/// usually carries three or four), kept sorted by name. Static names and values
+/// ([`insert_static`](Self::insert_static), and those tidings sets itself:
+/// `content-type`, `x-tidings-message`...) are kept as the static strings they are, not
+/// copied. Why it matters: headers are made by the publishing thread and freed by the
+/// consuming one, and every allocation that crosses threads is a trip through the
+/// allocator's locks.
 #[derive(Clone, Default)]
-pub struct Headers(Option<Arc<HeaderMap>>);
+pub struct Headers(Option<Arc<HeaderList>>);
 
-type HeaderMap = BTreeMap<Cow<'static, str>, Cow<'static, str>>;
+type HeaderList = SmallVec<[(Cow<'static, str>, Cow<'static, str>); 4]>;
 
 impl Headers {
     /// No headers.
     pub fn new() -> Self {
         Self::default()
     }
-    fn map_mut(&mut self) -> &mut HeaderMap {
+    fn list_mut(&mut self) -> &mut HeaderList {
         Arc::make_mut(self.0.get_or_insert_with(Default::default))
+    }
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.as_ref().map_or(Err(0), |l| l.binary_search_by(|(k, _)| k.as_ref().cmp(name)))
+    }
+    fn set(&mut self, name: Cow<'static, str>, value: Cow<'static, str>) {
+        match self.find(&name) {
+            Ok(i) => self.list_mut()[i].1 = value,
+            Err(i) => self.list_mut().insert(i, (name, value)),
+        }
     }
     /// A header's value.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.as_ref()?.get(name).map(|v| v.as_ref())
+        let i = self.find(name).ok()?;
+        self.0.as_ref().map(|l| l[i].1.as_ref())
     }
     /// Sets a header, replacing an old value.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.map_mut().insert(Cow::Owned(name.into()), Cow::Owned(value.into()));
+        self.set(Cow::Owned(name.into()), Cow::Owned(value.into()));
     }
-    /// Sets a header whose name, and maybe value, are static: nothing is copied.
-    pub(crate) fn insert_static(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
-        self.map_mut().insert(Cow::Borrowed(name), value.into());
+    /// Sets a header whose name is a static string (and the value maybe too): the name is
+    /// kept as it is, not copied.
+    pub fn insert_static(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        self.set(Cow::Borrowed(name), value.into());
     }
     /// Removes a header.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        // Only a map that holds the name is copied out of its sharing.
-        if !self.0.as_ref()?.contains_key(name) {
-            return None;
+        // Only a list that holds the name is copied out of its sharing.
+        let i = self.find(name).ok()?;
+        let list = self.list_mut();
+        let (_, value) = list.remove(i);
+        if list.is_empty() {
+            self.0 = None;
         }
-        self.map_mut().remove(name).map(Cow::into_owned)
+        Some(value.into_owned())
     }
     /// All headers, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().flat_map(|m| m.iter()).map(|(k, v)| (k.as_ref(), v.as_ref()))
+        self.0.iter().flat_map(|l| l.iter()).map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |m| m.len())
+        self.0.as_ref().map_or(0, |l| l.len())
     }
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
@@ -96,8 +116,11 @@ impl fmt::Debug for DebugMap<'_> {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let map: HeaderMap = iter.into_iter().map(|(k, v)| (Cow::Owned(k.into()), Cow::Owned(v.into()))).collect();
-        Headers((!map.is_empty()).then(|| Arc::new(map)))
+        let mut headers = Headers::new();
+        for (k, v) in iter {
+            headers.insert(k, v);
+        }
+        headers
     }
 }
 
@@ -114,8 +137,9 @@ pub mod header {
 /// A message as it arrived: what the decode step and the extractors read.
 #[derive(Debug, Clone)]
 pub struct Incoming {
-    /// The concrete channel address it arrived on.
-    pub channel: String,
+    /// The concrete channel address it arrived on. Shared: brokers hand every delivery of
+    /// a subscription the same name, not a copy each.
+    pub channel: Arc<str>,
     /// The raw payload.
     pub payload: Bytes,
     /// The headers.
@@ -324,5 +348,22 @@ mod tests {
         emptied.insert("x", "1");
         emptied.remove("x");
         assert_eq!(emptied, Headers::new());
+        assert!(emptied.0.is_none(), "an emptied list is freed");
+    }
+
+    #[test]
+    fn more_headers_than_fit_inline_stay_sorted_and_replaceable() {
+        let mut h = Headers::new();
+        for (i, name) in ["e", "c", "a", "f", "b", "d", "g"].into_iter().enumerate() {
+            h.insert(name, i.to_string());
+        }
+        h.insert_static("c", "replaced");
+        assert_eq!(h.len(), 7);
+        assert_eq!(h.iter().map(|(k, _)| k).collect::<String>(), "abcdefg");
+        assert_eq!(h.get("c"), Some("replaced"));
+        assert_eq!(h.get("g"), Some("6"));
+        assert_eq!(h.get("h"), None);
+        assert_eq!(h.remove("a").as_deref(), Some("2"));
+        assert_eq!(h.iter().map(|(k, _)| k).collect::<String>(), "bcdefg");
     }
 }

@@ -92,7 +92,7 @@ pub struct Channel(pub String);
 
 impl FromDelivery for Channel {
     fn from_delivery(ctx: &Context) -> Result<Self, Error> {
-        Ok(Channel(incoming(ctx, "Channel")?.channel.clone()))
+        Ok(Channel(incoming(ctx, "Channel")?.channel.to_string()))
     }
 }
 

@@ -78,7 +78,7 @@ async fn process(
     );
     async move {
         let ctx = ctx.for_delivery(Arc::new(incoming));
-        let channel = ctx.incoming().map_or("", |i| i.channel.as_str());
+        let channel = ctx.incoming().map_or("", |i| &*i.channel);
         let consumer = decl.id;
         // A panicking handler is a failed handler, not a dead worker.
         let result = match AssertUnwindSafe((decl.handler)(ctx.clone())).catch_unwind().await {
