@@ -4,7 +4,9 @@
 //! - Consumer groups: every group subscribed to a channel gets each message once; its
 //!   members share the group's queue. A subscriber without a group has a queue of its own.
 //! - Bounded queues: `publish` waits while a group's queue is full (back-pressure), so a
-//!   publisher cannot run ahead of its consumers without bound.
+//!   publisher cannot run ahead of its consumers without bound. A waiting publisher
+//!   resumes once a quarter of the queue is free, not at every free slot, and a queue
+//!   takes memory as it fills, not its whole capacity up front.
 //! - Ack/nack: a retried message goes back to its group's queue after the delay; a
 //!   rejected one is kept as a dead letter, readable through [`MemoryBroker::dead_letters`].
 //! - Like NATS core, a message published where no group is subscribed is dropped.
@@ -42,8 +44,66 @@ struct Group {
     // Observers (test captures) do not count towards `in_flight`: `settled` must not
     // wait for a test to read what it captured.
     tracked: bool,
+    // Unbounded underneath, which allocates as it fills (a bounded channel allocates every
+    // slot when made: 1,024 messages of 448 bytes for a group that may never see one);
+    // `push` bounds it.
     tx: async_channel::Sender<Incoming>,
     rx: async_channel::Receiver<Incoming>,
+    capacity: usize,
+    // Back-pressure with hysteresis: a publisher that found the queue full waits until it
+    // is down to `resume_at`. Woken at every free slot, a publisher ahead of its
+    // consumers slept and woke once per message.
+    resume_at: usize,
+    room: Notify,
+    publishers_waiting: AtomicUsize,
+}
+
+impl Group {
+    /// Enqueues, first waiting while the queue is full. The bound holds per publisher:
+    /// publishers that find room at the same moment may each add one more. `Err` gives
+    /// the message back when the queue is closed.
+    async fn push(&self, message: Incoming) -> Result<(), Incoming> {
+        if self.rx.len() >= self.capacity {
+            while self.rx.len() > self.resume_at {
+                let notified = self.room.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let _waiting = Waiting::new(&self.publishers_waiting);
+                // Checked after registering: a consumer that made room before we were
+                // counted saw no one waiting and woke no one.
+                if self.rx.len() > self.resume_at {
+                    notified.await;
+                }
+            }
+        }
+        self.tx.try_send(message).map_err(|e| e.into_inner())
+    }
+
+    /// The next message; `None` when the queue is closed. Cancel-safe: a dropped call
+    /// takes no message.
+    async fn pop(&self) -> Option<Incoming> {
+        let message = self.rx.recv().await.ok()?;
+        if self.publishers_waiting.load(Ordering::SeqCst) > 0 && self.rx.len() <= self.resume_at {
+            self.room.notify_waiters();
+        }
+        Some(message)
+    }
+}
+
+/// Counts a waiting publisher for as long as it waits (or until its future is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Inner {
@@ -183,9 +243,21 @@ impl MemoryBroker {
                 return Ok(g.clone());
             }
         }
-        let (tx, rx) = async_channel::bounded(self.inner.capacity);
+        let (tx, rx) = async_channel::unbounded();
+        let capacity = self.inner.capacity;
         let literal = (!template.is_parameterized()).then(|| Arc::from(template.as_str()));
-        let group = Arc::new(Group { template, literal, name: spec.group.clone(), tracked, tx, rx });
+        let group = Arc::new(Group {
+            template,
+            literal,
+            name: spec.group.clone(),
+            tracked,
+            tx,
+            rx,
+            capacity,
+            resume_at: capacity - (capacity / 4).max(1),
+            room: Notify::new(),
+            publishers_waiting: AtomicUsize::new(0),
+        });
         *groups = groups.iter().cloned().chain([group.clone()]).collect();
         Ok(group)
     }
@@ -217,16 +289,18 @@ impl Broker for MemoryBroker {
             for group in groups.iter().filter(|g| g.template.is_match(address)) {
                 left -= 1;
                 // The last group takes the message itself; the others a clone (payload and
-                // headers are shared, so a clone is the channel name and reference counts).
+                // headers are inline, so a clone copies them without allocating).
                 let message = if left == 0 { incoming.take() } else { incoming.clone() };
                 let Some(message) = message else { break };
-                let count = if group.tracked { 1 } else { 0 };
-                self.add_in_flight(count);
+                // Counted before it is enqueued (a consumer may settle it at once), and
+                // uncounted again unless it was: a publish dropped while it waits for room
+                // must not leave `settled` waiting for a message that never was.
+                let counted = InFlight::count(self, group.tracked);
                 // Waits while the queue is full: back-pressure on the publisher.
-                if group.tx.send(message).await.is_err() {
-                    self.add_in_flight(-count);
+                if group.push(message).await.is_err() {
                     return Err(Error::broker("memory", format!("queue for `{address}` is closed")));
                 }
+                counted.keep();
             }
             Ok(())
         })
@@ -240,6 +314,29 @@ impl Broker for MemoryBroker {
     }
 }
 
+/// One message counted in flight until [`keep`](Self::keep)ed; dropped first, uncounted.
+struct InFlight<'a> {
+    broker: &'a MemoryBroker,
+    count: isize,
+}
+
+impl<'a> InFlight<'a> {
+    fn count(broker: &'a MemoryBroker, tracked: bool) -> Self {
+        let count = isize::from(tracked);
+        broker.add_in_flight(count);
+        InFlight { broker, count }
+    }
+    fn keep(mut self) {
+        self.count = 0;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.broker.add_in_flight(-self.count);
+    }
+}
+
 struct MemorySubscription {
     broker: MemoryBroker,
     group: Arc<Group>,
@@ -249,7 +346,7 @@ impl Subscription for MemorySubscription {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
         Box::pin(async move {
             // async-channel's recv is cancel-safe: a dropped recv takes no message.
-            let incoming = self.group.rx.recv().await.ok()?;
+            let incoming = self.group.pop().await?;
             let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone(), incoming: incoming.clone() };
             Some(Delivery { incoming, acker: Box::new(acker) })
         })
@@ -278,7 +375,7 @@ impl Acker for MemoryAcker {
                 // counted in flight until it is finally acked or rejected.
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    if group.tx.send(incoming).await.is_err() {
+                    if group.push(incoming).await.is_err() {
                         broker.settle_one(&group);
                     }
                 });
@@ -383,6 +480,51 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(50), third.as_mut()).await.is_err());
         s.next().await.unwrap().acker.ack().await.unwrap();
         tokio::time::timeout(Duration::from_secs(5), third).await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_publisher_resumes_once_a_quarter_is_free() {
+        let b = MemoryBroker::new(8);
+        let s = b.subscribe(spec("c", Some("g"))).await.unwrap();
+        for i in 0..8 {
+            b.publish("c", msg(&i.to_string())).await.unwrap();
+        }
+        let ninth = b.publish("c", msg("8"));
+        tokio::pin!(ninth);
+        let short = Duration::from_millis(50);
+        assert!(tokio::time::timeout(short, ninth.as_mut()).await.is_err(), "full");
+        s.next().await.unwrap().acker.ack().await.unwrap();
+        assert!(tokio::time::timeout(short, ninth.as_mut()).await.is_err(), "7 of 8: still waiting");
+        s.next().await.unwrap().acker.ack().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), ninth).await.expect("6 of 8: resumed").unwrap();
+        // Nothing lost, order kept.
+        let rest: Vec<String> = futures::future::join_all((0..7).map(|_| s.next()))
+            .await
+            .into_iter()
+            .map(|d| String::from_utf8(d.unwrap().incoming.payload.to_vec()).unwrap())
+            .collect();
+        assert_eq!(rest, ["2", "3", "4", "5", "6", "7", "8"]);
+    }
+
+    #[tokio::test]
+    async fn a_publish_dropped_while_waiting_is_no_longer_counted() {
+        let b = MemoryBroker::new(1);
+        let s = b.subscribe(spec("c", Some("g"))).await.unwrap();
+        b.publish("c", msg("1")).await.unwrap();
+        let group = lock(&b.inner.groups)[0].clone();
+        {
+            let second = b.publish("c", msg("2"));
+            tokio::pin!(second);
+            assert!(tokio::time::timeout(Duration::from_millis(20), second.as_mut()).await.is_err());
+            assert_eq!(group.publishers_waiting.load(Ordering::SeqCst), 1);
+        }
+        assert_eq!(group.publishers_waiting.load(Ordering::SeqCst), 0, "dropped: not waiting any more");
+        assert_eq!(b.in_flight(), 1, "the dropped publish is not in flight");
+        let d = s.next().await.unwrap();
+        assert_eq!(&d.incoming.payload[..], b"1");
+        assert_eq!(group.rx.len(), 0, "the dropped publish enqueued nothing");
+        d.acker.ack().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), b.settled()).await.expect("settled");
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! nack) and the data that crosses it. Each broker lives behind a URL scheme
 //! (`memory://`, `kafka://`, ...) and registers a [`BrokerFactory`].
 
+mod headers;
 pub mod memory;
 
+pub use headers::Headers;
+
 use std::any::Any;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -13,116 +15,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use smallvec::SmallVec;
 
 use crate::error::Error;
-
-/// Message headers. Values are text: every broker we target carries text headers, and
-/// binary values are rare enough to base64 by hand.
-///
-/// Shared copy-on-write: a clone (every delivery is cloned for its acker, every
-/// published message for each consumer group) is one reference count, not a copy of
-/// every name and value; the first change to a shared list copies it. Empty headers
-/// allocate nothing; up to four headers live in the one shared allocation (a message
-/// usually carries three or four), kept sorted by name. Static names and values
-/// ([`insert_static`](Self::insert_static), and those tidings sets itself:
-/// `content-type`, `x-tidings-message`...) are kept as the static strings they are, not
-/// copied. Why it matters: headers are made by the publishing thread and freed by the
-/// consuming one, and every allocation that crosses threads is a trip through the
-/// allocator's locks.
-#[derive(Clone, Default)]
-pub struct Headers(Option<Arc<HeaderList>>);
-
-type HeaderList = SmallVec<[(Cow<'static, str>, Cow<'static, str>); 4]>;
-
-impl Headers {
-    /// No headers.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    fn list_mut(&mut self) -> &mut HeaderList {
-        Arc::make_mut(self.0.get_or_insert_with(Default::default))
-    }
-    fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.as_ref().map_or(Err(0), |l| l.binary_search_by(|(k, _)| k.as_ref().cmp(name)))
-    }
-    fn set(&mut self, name: Cow<'static, str>, value: Cow<'static, str>) {
-        match self.find(&name) {
-            Ok(i) => self.list_mut()[i].1 = value,
-            Err(i) => self.list_mut().insert(i, (name, value)),
-        }
-    }
-    /// A header's value.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.find(name).ok()?;
-        self.0.as_ref().map(|l| l[i].1.as_ref())
-    }
-    /// Sets a header, replacing an old value.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.set(Cow::Owned(name.into()), Cow::Owned(value.into()));
-    }
-    /// Sets a header whose name is a static string (and the value maybe too): the name is
-    /// kept as it is, not copied.
-    pub fn insert_static(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
-        self.set(Cow::Borrowed(name), value.into());
-    }
-    /// Removes a header.
-    pub fn remove(&mut self, name: &str) -> Option<String> {
-        // Only a list that holds the name is copied out of its sharing.
-        let i = self.find(name).ok()?;
-        let list = self.list_mut();
-        let (_, value) = list.remove(i);
-        if list.is_empty() {
-            self.0 = None;
-        }
-        Some(value.into_owned())
-    }
-    /// All headers, sorted by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().flat_map(|l| l.iter()).map(|(k, v)| (k.as_ref(), v.as_ref()))
-    }
-    /// Number of headers.
-    pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |l| l.len())
-    }
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl PartialEq for Headers {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for Headers {}
-
-impl fmt::Debug for Headers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // As the derived Debug of the plain map was: `Headers({"name": "value"})`.
-        f.debug_tuple("Headers").field(&DebugMap(self)).finish()
-    }
-}
-
-struct DebugMap<'a>(&'a Headers);
-
-impl fmt::Debug for DebugMap<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
-    }
-}
-
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut headers = Headers::new();
-        for (k, v) in iter {
-            headers.insert(k, v);
-        }
-        headers
-    }
-}
 
 /// Well-known header names.
 pub mod header {
@@ -319,51 +213,4 @@ pub fn known_schemes() -> Vec<&'static str> {
     let mut v: Vec<_> = inventory::iter::<BrokerFactory>.into_iter().map(|f| f.scheme).collect();
     v.sort_unstable();
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Headers;
-
-    #[test]
-    fn headers_are_copied_on_write_and_compare_by_content() {
-        let mut a = Headers::new();
-        assert!(a.is_empty());
-        assert_eq!(a, Headers::default());
-        a.insert("correlation-id", "c-1");
-        a.insert_static("content-type", "application/json");
-        let mut b = a.clone();
-        b.insert("correlation-id", "c-2");
-        assert_eq!(a.get("correlation-id"), Some("c-1"), "a clone's change is its own");
-        assert_eq!(b.get("correlation-id"), Some("c-2"));
-        assert_eq!(b.remove("content-type").as_deref(), Some("application/json"));
-        assert_eq!(a.get("content-type"), Some("application/json"));
-        assert_eq!(b.remove("absent"), None);
-        assert_ne!(a, b);
-        let c: Headers = [("content-type", "application/json"), ("correlation-id", "c-1")].into_iter().collect();
-        assert_eq!(a, c);
-        assert_eq!(format!("{a:?}"), r#"Headers({"content-type": "application/json", "correlation-id": "c-1"})"#);
-        assert_eq!(a.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["content-type", "correlation-id"]);
-        let mut emptied = Headers::new();
-        emptied.insert("x", "1");
-        emptied.remove("x");
-        assert_eq!(emptied, Headers::new());
-        assert!(emptied.0.is_none(), "an emptied list is freed");
-    }
-
-    #[test]
-    fn more_headers_than_fit_inline_stay_sorted_and_replaceable() {
-        let mut h = Headers::new();
-        for (i, name) in ["e", "c", "a", "f", "b", "d", "g"].into_iter().enumerate() {
-            h.insert(name, i.to_string());
-        }
-        h.insert_static("c", "replaced");
-        assert_eq!(h.len(), 7);
-        assert_eq!(h.iter().map(|(k, _)| k).collect::<String>(), "abcdefg");
-        assert_eq!(h.get("c"), Some("replaced"));
-        assert_eq!(h.get("g"), Some("6"));
-        assert_eq!(h.get("h"), None);
-        assert_eq!(h.remove("a").as_deref(), Some("2"));
-        assert_eq!(h.iter().map(|(k, _)| k).collect::<String>(), "bcdefg");
-    }
 }

@@ -47,7 +47,7 @@ impl PublishOptions {
         self
     }
     /// Adds a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.headers.insert(name, value);
         self
     }
