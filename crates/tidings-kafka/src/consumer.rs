@@ -512,7 +512,7 @@ impl Shared {
         let dlq = dlq_topic(&record.topic);
         let mut headers = record.headers.clone();
         headers.insert(DLQ_REASON, truncate(&reason, MAX_REASON_BYTES));
-        headers.insert(DLQ_TOPIC, record.topic.to_string());
+        headers.insert(DLQ_TOPIC, &*record.topic);
         headers.insert(DLQ_PARTITION, record.partition.to_string());
         headers.insert(DLQ_OFFSET, record.offset.to_string());
         headers.insert(DLQ_ATTEMPTS, record.attempt.to_string());
