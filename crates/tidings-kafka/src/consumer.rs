@@ -688,7 +688,7 @@ impl Acker for KafkaAcker {
         tidings_core::broker::settled()
     }
 
-    fn nack(mut self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
+    fn nack(mut self: Box<Self>, nack: Nack, _delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>> {
         let Some(mut record) = self.record.take() else {
             return tidings_core::broker::settled();
         };
@@ -1138,7 +1138,7 @@ mod tests {
         push_one(&s, record(0, 0));
         push_one(&s, record(0, 1));
         let d = s.take().unwrap();
-        d.acker.nack(Nack::Retry { after: Duration::from_millis(500) }).await.unwrap();
+        d.acker.nack(Nack::Retry { after: Duration::from_millis(500) }, &d.incoming).await.unwrap();
         assert!(s.take().is_none(), "0:1 must wait for the retry of 0:0");
         tokio::time::sleep(Duration::from_millis(600)).await;
         let again = s.take().unwrap();

@@ -70,7 +70,7 @@ async fn a_partition_hands_out_one_message_at_a_time_and_a_retry_comes_back_firs
         tokio::time::timeout(Duration::from_millis(1500), sub.next()).await.is_err(),
         "a second message of the partition went out while the first was unsettled"
     );
-    d0.acker.nack(Nack::Retry { after: Duration::from_millis(200) }).await.unwrap();
+    d0.acker.nack(Nack::Retry { after: Duration::from_millis(200) }, &d0.incoming).await.unwrap();
     let again = next(sub.as_ref(), "m0 again").await;
     assert_eq!((body(&again).as_str(), again.incoming.attempt), ("m0", 2), "the retried message comes back first");
     again.acker.ack().await.unwrap();

@@ -781,7 +781,7 @@ impl Acker for SqsAcker {
         })
     }
 
-    fn nack(mut self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
+    fn nack(mut self: Box<Self>, nack: Nack, _delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>> {
         let settle = self.inner.take();
         Box::pin(async move {
             let Some(s) = settle else { return Ok(()) };

@@ -94,7 +94,7 @@ async fn a_rejected_message_goes_to_the_redrive_target_when_the_queue_has_one() 
     broker.publish("with.policy", message("doomed")).await.unwrap();
     let delivery = tokio::time::timeout(Duration::from_secs(30), subscription.next()).await.unwrap().unwrap();
     assert_eq!(&delivery.incoming.payload[..], b"doomed");
-    delivery.acker.nack(Nack::Reject { reason: "no good".into() }).await.unwrap();
+    delivery.acker.nack(Nack::Reject { reason: "no good".into() }, &delivery.incoming).await.unwrap();
     let dead = read_queue(&broker, &target.url, 1, Duration::from_secs(30)).await;
     assert_eq!(dead[0].body, "doomed");
     assert_eq!(dead[0].attributes.get("x-tidings-dlq-reason").map(String::as_str), Some("no good"));

@@ -94,6 +94,11 @@ impl Headers {
     pub fn insert_static(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
         self.set(Text::Static(name), Text::from_cow(value.into()));
     }
+    /// Sets a header of a static name to a copy of `value` (inline when short): a borrowed
+    /// value without a `String` of its own first.
+    pub(crate) fn insert_static_copy(&mut self, name: &'static str, value: &str) {
+        self.set(Text::Static(name), Text::new(value));
+    }
     /// Removes a header.
     pub fn remove(&mut self, name: &str) -> Option<String> {
         let i = self.find(name).ok()?;

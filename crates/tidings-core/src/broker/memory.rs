@@ -79,6 +79,11 @@ impl Group {
         self.tx.try_send(message).map_err(|e| e.into_inner())
     }
 
+    /// Whether a publish would not wait.
+    fn has_room(&self) -> bool {
+        self.rx.len() < self.capacity
+    }
+
     /// The next message; `None` when the queue is closed. Cancel-safe: a dropped call
     /// takes no message.
     async fn pop(&self) -> Option<Incoming> {
@@ -265,40 +270,52 @@ impl MemoryBroker {
 
 impl Broker for MemoryBroker {
     fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let groups = lock(&self.inner.groups).clone();
-            let mut left = groups.iter().filter(|g| g.template.is_match(address)).count();
-            if left == 0 {
-                tracing::debug!(channel = address, "no subscriber on the in-memory broker; message dropped");
-                return Ok(());
-            }
-            // A group subscribed to this very address has the name to share; a
-            // parameterized match gets one copy for all groups.
-            let channel = groups
-                .iter()
-                .find_map(|g| g.literal.as_ref().filter(|l| &***l == address).cloned())
-                .unwrap_or_else(|| Arc::from(address));
-            let mut incoming = Some(Incoming {
-                channel,
-                payload: message.payload,
-                headers: message.headers,
-                key: message.key,
-                attempt: 1,
-                params: Default::default(),
-            });
+        let groups = lock(&self.inner.groups).clone();
+        let count = groups.iter().filter(|g| g.template.is_match(address)).count();
+        if count == 0 {
+            tracing::debug!(channel = address, "no subscriber on the in-memory broker; message dropped");
+            return super::settled();
+        }
+        // A group subscribed to this very address has the name to share; a parameterized
+        // match gets one copy for all groups.
+        let channel = groups
+            .iter()
+            .find_map(|g| g.literal.as_ref().filter(|l| &***l == address).cloned())
+            .unwrap_or_else(|| Arc::from(address));
+        let incoming = Incoming {
+            channel,
+            payload: message.payload,
+            headers: message.headers,
+            key: message.key,
+            attempt: 1,
+            params: Default::default(),
+        };
+        let closed = move || Error::broker("memory", format!("queue for `{address}` is closed"));
+        // Where every group has room (nearly always) the message is enqueued now: no
+        // future of a couple of kilobytes to allocate for a publish that does not wait.
+        if groups.iter().filter(|g| g.template.is_match(address)).all(|g| g.has_room()) {
+            let mut copies = Copies { message: Some(incoming), left: count };
             for group in groups.iter().filter(|g| g.template.is_match(address)) {
-                left -= 1;
-                // The last group takes the message itself; the others a clone (payload and
-                // headers are inline, so a clone copies them without allocating).
-                let message = if left == 0 { incoming.take() } else { incoming.clone() };
-                let Some(message) = message else { break };
+                let Some(message) = copies.next() else { break };
+                let counted = InFlight::count(self, group.tracked);
+                if group.tx.try_send(message).is_err() {
+                    return Box::pin(std::future::ready(Err(closed())));
+                }
+                counted.keep();
+            }
+            return super::settled();
+        }
+        Box::pin(async move {
+            let mut copies = Copies { message: Some(incoming), left: count };
+            for group in groups.iter().filter(|g| g.template.is_match(address)) {
+                let Some(message) = copies.next() else { break };
                 // Counted before it is enqueued (a consumer may settle it at once), and
                 // uncounted again unless it was: a publish dropped while it waits for room
                 // must not leave `settled` waiting for a message that never was.
                 let counted = InFlight::count(self, group.tracked);
                 // Waits while the queue is full: back-pressure on the publisher.
                 if group.push(message).await.is_err() {
-                    return Err(Error::broker("memory", format!("queue for `{address}` is closed")));
+                    return Err(closed());
                 }
                 counted.keep();
             }
@@ -311,6 +328,23 @@ impl Broker for MemoryBroker {
             let group = self.group_for(&spec, true)?;
             Ok(Box::new(MemorySubscription { broker: self.clone(), group }) as Box<dyn Subscription>)
         })
+    }
+}
+
+/// A message for each of `left` groups: copies, and the message itself for the last.
+struct Copies {
+    message: Option<Incoming>,
+    left: usize,
+}
+
+impl Copies {
+    fn next(&mut self) -> Option<Incoming> {
+        self.left = self.left.checked_sub(1)?;
+        let m = self.message.take()?;
+        if self.left > 0 {
+            self.message = Some(m.clone());
+        }
+        Some(m)
     }
 }
 
@@ -347,7 +381,7 @@ impl Subscription for MemorySubscription {
         Box::pin(async move {
             // async-channel's recv is cancel-safe: a dropped recv takes no message.
             let incoming = self.group.pop().await?;
-            let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone(), incoming: incoming.clone() };
+            let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone() };
             Some(Delivery { incoming, acker: Box::new(acker) })
         })
     }
@@ -356,7 +390,6 @@ impl Subscription for MemorySubscription {
 struct MemoryAcker {
     broker: MemoryBroker,
     group: Arc<Group>,
-    incoming: Incoming,
 }
 
 impl Acker for MemoryAcker {
@@ -365,8 +398,9 @@ impl Acker for MemoryAcker {
         super::settled()
     }
 
-    fn nack(self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>> {
-        let MemoryAcker { broker, group, mut incoming } = *self;
+    fn nack(self: Box<Self>, nack: Nack, delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>> {
+        let MemoryAcker { broker, group } = *self;
+        let mut incoming = delivered.clone();
         match nack {
             Nack::Retry { after } => {
                 incoming.attempt = incoming.attempt.saturating_add(1);
@@ -456,11 +490,11 @@ mod tests {
         b.publish("c", msg("x")).await.unwrap();
         let d = s.next().await.unwrap();
         assert_eq!(d.incoming.attempt, 1);
-        d.acker.nack(Nack::Retry { after: Duration::from_millis(50) }).await.unwrap();
+        d.acker.nack(Nack::Retry { after: Duration::from_millis(50) }, &d.incoming).await.unwrap();
         assert_eq!(b.in_flight(), 1);
         let d = s.next().await.unwrap();
         assert_eq!(d.incoming.attempt, 2);
-        d.acker.nack(Nack::Reject { reason: "bad".into() }).await.unwrap();
+        d.acker.nack(Nack::Reject { reason: "bad".into() }, &d.incoming).await.unwrap();
         assert_eq!(b.in_flight(), 0);
         let dead = b.dead_letters();
         assert_eq!(dead.len(), 1);

@@ -92,8 +92,10 @@ impl std::future::Future for Settled {
 pub trait Acker: Send + 'static {
     /// The message was handled.
     fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>>;
-    /// The message was not handled.
-    fn nack(self: Box<Self>, nack: Nack) -> BoxFuture<'static, Result<(), Error>>;
+    /// The message was not handled. `delivered` is the message as it was delivered, for
+    /// a broker that has to send it again itself (the in-memory broker re-enqueues it), so
+    /// an acker need not keep a copy of every message for the rare one that fails.
+    fn nack(self: Box<Self>, nack: Nack, delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>>;
 }
 
 /// One delivery: the message and the handle that settles it.

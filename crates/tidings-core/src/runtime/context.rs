@@ -82,8 +82,11 @@ impl Context {
         let mut headers = crate::broker::Headers::new();
         headers.insert_static(header::CONTENT_TYPE, <T::Codec as Codec>::CONTENT_TYPE);
         headers.insert_static(header::MESSAGE_NAME, T::NAME);
-        let correlation = self.correlation_id().map(str::to_owned).unwrap_or_else(new_correlation_id);
-        headers.insert_static(header::CORRELATION_ID, correlation);
+        // Copied inline into the headers, never through a `String` of its own.
+        match self.correlation_id() {
+            Some(id) => headers.insert_static_copy(header::CORRELATION_ID, id),
+            None => headers.insert_static_copy(header::CORRELATION_ID, new_correlation_id().encode_lower(&mut [0; 36])),
+        }
         Ok(Outgoing { payload: payload.into(), headers, key: None })
     }
 
@@ -102,11 +105,11 @@ impl Context {
     }
 }
 
-/// A random 128-bit id in UUID v4 text form.
+/// A random 128-bit id as a UUID v4 (its text form is the correlation id).
 ///
 /// From a per-thread generator seeded once from the OS (through `Uuid::new_v4`), not a
 /// `getrandom` system call per message: a correlation id must be unique, not secret.
-pub(crate) fn new_correlation_id() -> String {
+pub(crate) fn new_correlation_id() -> uuid::fmt::Hyphenated {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<(u64, u64)> = Cell::new({
@@ -128,7 +131,7 @@ pub(crate) fn new_correlation_id() -> String {
         s.set((a, b));
         (u128::from(hi) << 64) | u128::from(lo)
     });
-    uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().hyphenated().to_string()
+    uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().hyphenated()
 }
 
 #[cfg(test)]
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn correlation_ids_are_v4_uuids_and_distinct() {
-        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_correlation_id()).collect();
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_correlation_id().to_string()).collect();
         assert_eq!(ids.len(), 1000);
         for id in ids.iter().take(10) {
             let u = uuid::Uuid::parse_str(id).unwrap();

@@ -77,8 +77,9 @@ async fn process(
         attempt,
     );
     async move {
-        let ctx = ctx.for_delivery(Arc::new(incoming));
-        let channel = ctx.incoming().map_or("", |i| &*i.channel);
+        let delivered = Arc::new(incoming);
+        let ctx = ctx.for_delivery(delivered.clone());
+        let channel = &*delivered.channel;
         let consumer = decl.id;
         // A panicking handler is a failed handler, not a dead worker.
         let result = match AssertUnwindSafe((decl.handler)(ctx.clone())).catch_unwind().await {
@@ -94,16 +95,16 @@ async fn process(
             Ok(()) => acker.ack().await,
             Err(e) if e.is_decode() => {
                 tracing::error!(consumer, channel, attempt, error = %e, "undecodable payload rejected; it never reaches the handler");
-                acker.nack(Nack::Reject { reason: e.to_string() }).await
+                acker.nack(Nack::Reject { reason: e.to_string() }, &delivered).await
             }
             Err(e) if attempt < decl.retry.max_attempts => {
                 let after = decl.retry.backoff(attempt);
                 tracing::warn!(consumer, channel, attempt, error = %e, retry_in_ms = after.as_millis() as u64, "handler failed; will retry");
-                acker.nack(Nack::Retry { after }).await
+                acker.nack(Nack::Retry { after }, &delivered).await
             }
             Err(e) => {
                 tracing::error!(consumer, channel, attempts = attempt, error = %e, "handler failed on its last attempt; message rejected");
-                acker.nack(Nack::Reject { reason: format!("failed after {attempt} attempt(s): {e}") }).await
+                acker.nack(Nack::Reject { reason: format!("failed after {attempt} attempt(s): {e}") }, &delivered).await
             }
         };
         if let Err(e) = settled {
