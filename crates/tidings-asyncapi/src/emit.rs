@@ -42,6 +42,7 @@
 //!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
@@ -578,8 +579,10 @@ pub const DEAD_LETTER_SUFFIX: &str = ".dlq";
 /// `desc` plus, for every consumer on a Kafka channel, the send operation of its
 /// dead-letter topic (`<id>_dlq` on `<address>.dlq`, same message), routed like the
 /// consumed channel.
-fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> ServiceDescription {
-    let mut out = desc.clone();
+fn add_dead_letter_operations<'d>(desc: &'d ServiceDescription, servers: &Servers) -> Cow<'d, ServiceDescription> {
+    // Copied only when there is something to add: a service without Kafka consumers has
+    // no dead-letter topics, and copying every schema was a fifth of `--asyncapi`.
+    let mut out = Cow::Borrowed(desc);
     let shared = shared_protocol(servers);
     for operation in desc.operations.iter().filter(|o| o.action == Action::Receive) {
         let routed = desc
@@ -618,6 +621,7 @@ fn add_dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> S
             bridges: Vec::new(),
             bindings: BTreeMap::new(),
         };
+        let out = out.to_mut();
         if !out.channels.contains(&channel) {
             out.channels.push(channel);
         }

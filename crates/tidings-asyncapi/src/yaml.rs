@@ -19,104 +19,159 @@ use serde::ser::{self, Serialize};
 /// `value` as `serde_yaml_ng::to_string` writes it, or `None` when this writer is not
 /// sure to write the same bytes.
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
-    let node = value.serialize(NodeSerializer).ok()?;
-    let mut out = String::with_capacity(4096);
-    match &node {
-        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0, false)?,
-        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0, false)?,
+    let mut tree = Tree { text: String::with_capacity(4096), nodes: Vec::with_capacity(512) };
+    value.serialize(NodeSerializer(&mut tree)).ok()?;
+    let mut out = String::with_capacity(tree.text.len() * 2);
+    match tree.nodes.first()? {
+        Node::Map { len, .. } if *len > 0 => write_map(&mut out, &tree, 0, 0, false)?,
+        Node::Seq { len, .. } if *len > 0 => write_seq(&mut out, &tree, 0, 0, false)?,
         _ => {
-            write_inline(&mut out, &node)?;
+            write_inline(&mut out, &tree, 0)?;
             out.push('\n');
         }
     }
     Some(out)
 }
 
-/// The serialized value, in serialization order.
+/// The serialized value, flat and in serialization order: each map or sequence is
+/// followed by its entries, each map entry is its key then its value. All text is in
+/// one string. Two allocations for the whole document, not one per string and per map:
+/// building and freeing a tree of small allocations was a fifth of `--asyncapi`.
+struct Tree {
+    text: String,
+    nodes: Vec<Node>,
+}
+
+/// A byte range of [`Tree::text`].
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Clone, Copy)]
 enum Node {
     Null,
     Bool(bool),
     /// An integer or float, already formatted.
-    Number(String),
-    Str(String),
-    Seq(Vec<Node>),
-    /// Struct fields keep their `&'static str` names.
-    Map(Vec<(Cow<'static, str>, Node)>),
+    Number(Span),
+    Str(Span),
+    /// `len` items; the nodes of this sequence end before index `end`.
+    Seq { len: u32, end: u32 },
+    /// `len` entries, a key then a value each; its nodes end before index `end`.
+    Map { len: u32, end: u32 },
+    /// A struct field's name.
+    StaticKey(&'static str),
+    Key(Span),
+}
+
+impl Tree {
+    fn push_text(&mut self, s: &str) -> Result<Span> {
+        let start = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
+        self.text.push_str(s);
+        let end = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
+        Ok(Span { start, end })
+    }
+    fn str(&self, span: Span) -> &str {
+        &self.text[span.start as usize..span.end as usize]
+    }
+    /// The index just after the node at `i` and everything it contains.
+    fn after(&self, i: usize) -> usize {
+        match self.nodes[i] {
+            Node::Seq { end, .. } | Node::Map { end, .. } => end as usize,
+            _ => i + 1,
+        }
+    }
+    fn key(&self, i: usize) -> Option<&str> {
+        match self.nodes[i] {
+            Node::StaticKey(k) => Some(k),
+            Node::Key(span) => Some(self.str(span)),
+            _ => None,
+        }
+    }
 }
 
 fn spaces(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-/// A non-empty map whose keys start at column `indent` (the first one already placed
-/// when `inline_first`, after a sequence's `- `).
-fn write_map(out: &mut String, entries: &[(Cow<'static, str>, Node)], indent: usize, inline_first: bool) -> Option<()> {
-    for (i, (key, value)) in entries.iter().enumerate() {
-        if i > 0 || !inline_first {
+/// The non-empty map at node `at`, its keys at column `indent` (the first one already
+/// placed when `inline_first`, after a sequence's `- `).
+fn write_map(out: &mut String, tree: &Tree, at: usize, indent: usize, inline_first: bool) -> Option<()> {
+    let Node::Map { len, .. } = tree.nodes[at] else { return None };
+    let mut i = at + 1;
+    for n in 0..len {
+        if n > 0 || !inline_first {
             spaces(out, indent);
         }
+        let key = tree.key(i)?;
         // libyaml writes a key longer than 128 characters as a complex key (`? `).
         if key.chars().count() > 100 {
             return None;
         }
         out.push_str(&scalar(key)?);
         out.push(':');
-        match value {
-            Node::Map(inner) if !inner.is_empty() => {
+        let value = i + 1;
+        match tree.nodes[value] {
+            Node::Map { len, .. } if len > 0 => {
                 out.push('\n');
-                write_map(out, inner, indent + 2, false)?;
+                write_map(out, tree, value, indent + 2, false)?;
             }
             // A sequence in a map is not indented (`key:` then `- item` in its column).
-            Node::Seq(items) if !items.is_empty() => {
+            Node::Seq { len, .. } if len > 0 => {
                 out.push('\n');
-                write_seq(out, items, indent, false)?;
+                write_seq(out, tree, value, indent, false)?;
             }
-            Node::Str(s) if s.contains('\n') => {
+            Node::Str(s) if tree.str(s).contains('\n') => {
                 out.push(' ');
-                write_literal(out, s, indent + 2)?;
+                write_literal(out, tree.str(s), indent + 2)?;
             }
-            other => {
+            _ => {
                 out.push(' ');
-                write_inline(out, other)?;
+                write_inline(out, tree, value)?;
                 out.push('\n');
             }
         }
+        i = tree.after(value);
     }
     Some(())
 }
 
-/// A non-empty sequence whose `- ` start at column `indent`.
-fn write_seq(out: &mut String, items: &[Node], indent: usize, inline_first: bool) -> Option<()> {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 || !inline_first {
+/// The non-empty sequence at node `at`, its `- ` at column `indent`.
+fn write_seq(out: &mut String, tree: &Tree, at: usize, indent: usize, inline_first: bool) -> Option<()> {
+    let Node::Seq { len, .. } = tree.nodes[at] else { return None };
+    let mut item = at + 1;
+    for n in 0..len {
+        if n > 0 || !inline_first {
             spaces(out, indent);
         }
         out.push_str("- ");
-        match item {
-            Node::Map(inner) if !inner.is_empty() => write_map(out, inner, indent + 2, true)?,
-            Node::Seq(inner) if !inner.is_empty() => write_seq(out, inner, indent + 2, true)?,
+        match tree.nodes[item] {
+            Node::Map { len, .. } if len > 0 => write_map(out, tree, item, indent + 2, true)?,
+            Node::Seq { len, .. } if len > 0 => write_seq(out, tree, item, indent + 2, true)?,
             // Literal blocks in sequences: left to serde_yaml_ng.
-            Node::Str(s) if s.contains('\n') => return None,
-            other => {
-                write_inline(out, other)?;
+            Node::Str(s) if tree.str(s).contains('\n') => return None,
+            _ => {
+                write_inline(out, tree, item)?;
                 out.push('\n');
             }
         }
+        item = tree.after(item);
     }
     Some(())
 }
 
-/// A value on the current line: a scalar, `{}` or `[]`.
-fn write_inline(out: &mut String, node: &Node) -> Option<()> {
-    match node {
+/// The value at node `at` on the current line: a scalar, `{}` or `[]`.
+fn write_inline(out: &mut String, tree: &Tree, at: usize) -> Option<()> {
+    match tree.nodes[at] {
         Node::Null => out.push_str("null"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Number(n) => out.push_str(n),
-        Node::Str(s) if s.contains('\n') => return None,
-        Node::Str(s) => out.push_str(&scalar(s)?),
-        Node::Map(m) if m.is_empty() => out.push_str("{}"),
-        Node::Seq(s) if s.is_empty() => out.push_str("[]"),
-        Node::Map(_) | Node::Seq(_) => return None,
+        Node::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Node::Number(n) => out.push_str(tree.str(n)),
+        Node::Str(s) if tree.str(s).contains('\n') => return None,
+        Node::Str(s) => out.push_str(&scalar(tree.str(s))?),
+        Node::Map { len: 0, .. } => out.push_str("{}"),
+        Node::Seq { len: 0, .. } => out.push_str("[]"),
+        Node::Map { .. } | Node::Seq { .. } | Node::StaticKey(_) | Node::Key(_) => return None,
     }
     Some(())
 }
@@ -282,91 +337,132 @@ impl ser::Error for Unsupported {
 
 type Result<T> = std::result::Result<T, Unsupported>;
 
-/// Serializes into a [`Node`] tree.
-struct NodeSerializer;
+/// Serializes into a [`Tree`].
+struct NodeSerializer<'t>(&'t mut Tree);
 
-struct SeqBuilder(Vec<Node>);
+/// A sequence or map being serialized: its node's index and its length so far.
+struct Builder<'t> {
+    tree: &'t mut Tree,
+    at: usize,
+    len: u32,
+}
 
-struct MapBuilder {
-    entries: Vec<(Cow<'static, str>, Node)>,
-    key: Option<String>,
+impl Builder<'_> {
+    fn open(tree: &mut Tree, node: Node) -> Builder<'_> {
+        let at = tree.nodes.len();
+        tree.nodes.push(node);
+        Builder { tree, at, len: 0 }
+    }
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        value.serialize(NodeSerializer(self.tree))?;
+        self.len = self.len.checked_add(1).ok_or(Unsupported)?;
+        Ok(())
+    }
+    fn close(self) -> Result<()> {
+        let end = u32::try_from(self.tree.nodes.len()).map_err(|_| Unsupported)?;
+        let (len, node) = (self.len, &mut self.tree.nodes[self.at]);
+        *node = match node {
+            Node::Seq { .. } => Node::Seq { len, end },
+            _ => Node::Map { len, end },
+        };
+        Ok(())
+    }
 }
 
 /// Map keys: strings only.
-struct KeySerializer;
+struct KeySerializer<'t>(&'t mut Tree);
 
-impl ser::Serializer for NodeSerializer {
-    type Ok = Node;
+impl KeySerializer<'_> {
+    fn key(self, v: &str) -> Result<()> {
+        let span = self.0.push_text(v)?;
+        self.0.nodes.push(Node::Key(span));
+        Ok(())
+    }
+}
+
+impl<'t> NodeSerializer<'t> {
+    fn push(self, node: Node) -> Result<()> {
+        self.0.nodes.push(node);
+        Ok(())
+    }
+    fn text(self, v: &str, node: fn(Span) -> Node) -> Result<()> {
+        let span = self.0.push_text(v)?;
+        self.push(node(span))
+    }
+}
+
+impl<'t> ser::Serializer for NodeSerializer<'t> {
+    type Ok = ();
     type Error = Unsupported;
-    type SerializeSeq = SeqBuilder;
-    type SerializeTuple = SeqBuilder;
-    type SerializeTupleStruct = SeqBuilder;
-    type SerializeTupleVariant = ser::Impossible<Node, Unsupported>;
-    type SerializeMap = MapBuilder;
-    type SerializeStruct = MapBuilder;
-    type SerializeStructVariant = ser::Impossible<Node, Unsupported>;
+    type SerializeSeq = Builder<'t>;
+    type SerializeTuple = Builder<'t>;
+    type SerializeTupleStruct = Builder<'t>;
+    type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
+    type SerializeMap = Builder<'t>;
+    type SerializeStruct = Builder<'t>;
+    type SerializeStructVariant = ser::Impossible<(), Unsupported>;
 
-    fn serialize_bool(self, v: bool) -> Result<Node> {
-        Ok(Node::Bool(v))
+    fn serialize_bool(self, v: bool) -> Result<()> {
+        self.push(Node::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Node> {
+    fn serialize_i8(self, v: i8) -> Result<()> {
         self.serialize_i64(v.into())
     }
-    fn serialize_i16(self, v: i16) -> Result<Node> {
+    fn serialize_i16(self, v: i16) -> Result<()> {
         self.serialize_i64(v.into())
     }
-    fn serialize_i32(self, v: i32) -> Result<Node> {
+    fn serialize_i32(self, v: i32) -> Result<()> {
         self.serialize_i64(v.into())
     }
-    fn serialize_i64(self, v: i64) -> Result<Node> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_i64(self, v: i64) -> Result<()> {
+        self.text(itoa::Buffer::new().format(v), Node::Number)
     }
-    fn serialize_u8(self, v: u8) -> Result<Node> {
+    fn serialize_u8(self, v: u8) -> Result<()> {
         self.serialize_u64(v.into())
     }
-    fn serialize_u16(self, v: u16) -> Result<Node> {
+    fn serialize_u16(self, v: u16) -> Result<()> {
         self.serialize_u64(v.into())
     }
-    fn serialize_u32(self, v: u32) -> Result<Node> {
+    fn serialize_u32(self, v: u32) -> Result<()> {
         self.serialize_u64(v.into())
     }
-    fn serialize_u64(self, v: u64) -> Result<Node> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_u64(self, v: u64) -> Result<()> {
+        self.text(itoa::Buffer::new().format(v), Node::Number)
     }
-    fn serialize_f32(self, _v: f32) -> Result<Node> {
+    fn serialize_f32(self, _v: f32) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_f64(self, v: f64) -> Result<Node> {
+    fn serialize_f64(self, v: f64) -> Result<()> {
         if !v.is_finite() {
             return Err(Unsupported);
         }
-        Ok(Node::Number(ryu::Buffer::new().format_finite(v).to_owned()))
+        self.text(ryu::Buffer::new().format_finite(v), Node::Number)
     }
-    fn serialize_char(self, _v: char) -> Result<Node> {
+    fn serialize_char(self, _v: char) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_str(self, v: &str) -> Result<Node> {
-        Ok(Node::Str(v.to_owned()))
+    fn serialize_str(self, v: &str) -> Result<()> {
+        self.text(v, Node::Str)
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Node> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_none(self) -> Result<Node> {
-        Ok(Node::Null)
+    fn serialize_none(self) -> Result<()> {
+        self.push(Node::Null)
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Node> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<()> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Node> {
-        Ok(Node::Null)
+    fn serialize_unit(self) -> Result<()> {
+        self.push(Node::Null)
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Node> {
-        Ok(Node::Null)
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<()> {
+        self.push(Node::Null)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Node> {
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<()> {
         self.serialize_str(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<Node> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<()> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -375,16 +471,16 @@ impl ser::Serializer for NodeSerializer {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<Node> {
+    ) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
-        Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Builder<'t>> {
+        Ok(Builder::open(self.0, Node::Seq { len: 0, end: 0 }))
     }
-    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple(self, len: usize) -> Result<Builder<'t>> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Builder<'t>> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -396,10 +492,10 @@ impl ser::Serializer for NodeSerializer {
     ) -> Result<Self::SerializeTupleVariant> {
         Err(Unsupported)
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder> {
-        Ok(MapBuilder { entries: Vec::with_capacity(len.unwrap_or(0)), key: None })
+    fn serialize_map(self, _len: Option<usize>) -> Result<Builder<'t>> {
+        Ok(Builder::open(self.0, Node::Map { len: 0, end: 0 }))
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Builder<'t>> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -413,138 +509,139 @@ impl ser::Serializer for NodeSerializer {
     }
 }
 
-impl ser::SerializeSeq for SeqBuilder {
-    type Ok = Node;
+impl ser::SerializeSeq for Builder<'_> {
+    type Ok = ();
     type Error = Unsupported;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.0.push(value.serialize(NodeSerializer)?);
-        Ok(())
+        self.value(value)
     }
-    fn end(self) -> Result<Node> {
-        Ok(Node::Seq(self.0))
+    fn end(self) -> Result<()> {
+        self.close()
     }
 }
 
-impl ser::SerializeTuple for SeqBuilder {
-    type Ok = Node;
+impl ser::SerializeTuple for Builder<'_> {
+    type Ok = ();
     type Error = Unsupported;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        ser::SerializeSeq::serialize_element(self, value)
+        self.value(value)
     }
-    fn end(self) -> Result<Node> {
-        ser::SerializeSeq::end(self)
+    fn end(self) -> Result<()> {
+        self.close()
     }
 }
 
-impl ser::SerializeTupleStruct for SeqBuilder {
-    type Ok = Node;
+impl ser::SerializeTupleStruct for Builder<'_> {
+    type Ok = ();
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        ser::SerializeSeq::serialize_element(self, value)
+        self.value(value)
     }
-    fn end(self) -> Result<Node> {
-        ser::SerializeSeq::end(self)
+    fn end(self) -> Result<()> {
+        self.close()
     }
 }
 
-impl ser::SerializeMap for MapBuilder {
-    type Ok = Node;
+impl ser::SerializeMap for Builder<'_> {
+    type Ok = ();
     type Error = Unsupported;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
-        self.key = Some(key.serialize(KeySerializer)?);
-        Ok(())
+        key.serialize(KeySerializer(self.tree))
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let key = self.key.take().ok_or(Unsupported)?;
-        self.entries.push((Cow::Owned(key), value.serialize(NodeSerializer)?));
-        Ok(())
+        // A value must follow its key (serde's contract; checked, as a broken
+        // serializer must not make the writer misread the tree).
+        if !matches!(self.tree.nodes.last(), Some(Node::Key(_))) {
+            return Err(Unsupported);
+        }
+        self.value(value)
     }
-    fn end(self) -> Result<Node> {
-        Ok(Node::Map(self.entries))
+    fn end(self) -> Result<()> {
+        self.close()
     }
 }
 
-impl ser::SerializeStruct for MapBuilder {
-    type Ok = Node;
+impl ser::SerializeStruct for Builder<'_> {
+    type Ok = ();
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        self.entries.push((Cow::Borrowed(key), value.serialize(NodeSerializer)?));
-        Ok(())
+        self.tree.nodes.push(Node::StaticKey(key));
+        self.value(value)
     }
-    fn end(self) -> Result<Node> {
-        Ok(Node::Map(self.entries))
+    fn end(self) -> Result<()> {
+        self.close()
     }
 }
 
-impl ser::Serializer for KeySerializer {
-    type Ok = String;
+impl ser::Serializer for KeySerializer<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    type SerializeSeq = ser::Impossible<String, Unsupported>;
-    type SerializeTuple = ser::Impossible<String, Unsupported>;
-    type SerializeTupleStruct = ser::Impossible<String, Unsupported>;
-    type SerializeTupleVariant = ser::Impossible<String, Unsupported>;
-    type SerializeMap = ser::Impossible<String, Unsupported>;
-    type SerializeStruct = ser::Impossible<String, Unsupported>;
-    type SerializeStructVariant = ser::Impossible<String, Unsupported>;
+    type SerializeSeq = ser::Impossible<(), Unsupported>;
+    type SerializeTuple = ser::Impossible<(), Unsupported>;
+    type SerializeTupleStruct = ser::Impossible<(), Unsupported>;
+    type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
+    type SerializeMap = ser::Impossible<(), Unsupported>;
+    type SerializeStruct = ser::Impossible<(), Unsupported>;
+    type SerializeStructVariant = ser::Impossible<(), Unsupported>;
 
-    fn serialize_str(self, v: &str) -> Result<String> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<()> {
+        self.key(v)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<String> {
-        Ok(variant.to_owned())
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<()> {
+        self.key(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<String> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<()> {
         value.serialize(self)
     }
-    fn serialize_bool(self, _v: bool) -> Result<String> {
+    fn serialize_bool(self, _v: bool) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_i8(self, _v: i8) -> Result<String> {
+    fn serialize_i8(self, _v: i8) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_i16(self, _v: i16) -> Result<String> {
+    fn serialize_i16(self, _v: i16) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_i32(self, _v: i32) -> Result<String> {
+    fn serialize_i32(self, _v: i32) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_i64(self, _v: i64) -> Result<String> {
+    fn serialize_i64(self, _v: i64) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_u8(self, _v: u8) -> Result<String> {
+    fn serialize_u8(self, _v: u8) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_u16(self, _v: u16) -> Result<String> {
+    fn serialize_u16(self, _v: u16) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_u32(self, _v: u32) -> Result<String> {
+    fn serialize_u32(self, _v: u32) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_u64(self, _v: u64) -> Result<String> {
+    fn serialize_u64(self, _v: u64) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_f32(self, _v: f32) -> Result<String> {
+    fn serialize_f32(self, _v: f32) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_f64(self, _v: f64) -> Result<String> {
+    fn serialize_f64(self, _v: f64) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_char(self, _v: char) -> Result<String> {
+    fn serialize_char(self, _v: char) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_none(self) -> Result<String> {
+    fn serialize_none(self) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_unit(self) -> Result<String> {
+    fn serialize_unit(self) -> Result<()> {
         Err(Unsupported)
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<()> {
         Err(Unsupported)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -553,7 +650,7 @@ impl ser::Serializer for KeySerializer {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String> {
+    ) -> Result<()> {
         Err(Unsupported)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
