@@ -100,8 +100,13 @@ impl KafkaBroker {
     }
 
     /// The Kafka topic of a concrete channel address (the topic prefix added).
-    pub fn topic_for(&self, address: &str) -> String {
-        format!("{}{address}", self.config.topic_prefix)
+    pub fn topic_for<'a>(&self, address: &'a str) -> std::borrow::Cow<'a, str> {
+        // Without a prefix (the usual case) the address is the topic: no copy per publish.
+        if self.config.topic_prefix.is_empty() {
+            std::borrow::Cow::Borrowed(address)
+        } else {
+            std::borrow::Cow::Owned(format!("{}{address}", self.config.topic_prefix))
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::KafkaConfig;
 use crate::context::LogContext;
 
 /// The W3C trace context header.
-pub const TRACEPARENT: &str = "traceparent";
+pub use tidings_core::broker::header::TRACEPARENT;
 
 /// Publishes to Kafka and waits for the broker's acknowledgement.
 pub(crate) struct KafkaProducer {
@@ -46,8 +46,8 @@ impl KafkaProducer {
             headers = headers.insert(Header { key: name, value: Some(value) });
         }
         if message.headers.get(TRACEPARENT).is_none() {
-            let traceparent = new_traceparent();
-            headers = headers.insert(Header { key: TRACEPARENT, value: Some(&traceparent) });
+            let traceparent = tidings_core::broker::header::new_traceparent();
+            headers = headers.insert(Header { key: TRACEPARENT, value: Some(traceparent.as_str()) });
         }
         let mut record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(topic).payload(message.payload.as_ref()).headers(headers);
@@ -91,36 +91,21 @@ impl KafkaProducer {
     }
 }
 
-/// A new W3C `traceparent`: version 00, a random trace id and span id, sampled.
-pub fn new_traceparent() -> String {
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-01")
-}
-
 /// Kafka header values as tidings text headers: bytes that are not UTF-8 are replaced
 /// (tidings headers are text), a header without a value becomes an empty string.
 pub(crate) fn text_headers<'a>(headers: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>) -> Headers {
-    headers.map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v.unwrap_or_default()).into_owned())).collect()
+    // Straight from librdkafka's buffers into the headers (inline when short): the poll
+    // thread allocates nothing a worker would then free.
+    let mut out = Headers::new();
+    for (name, value) in headers {
+        out.insert(name, String::from_utf8_lossy(value.unwrap_or_default()));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn traceparent_has_the_w3c_shape() {
-        let tp = new_traceparent();
-        let parts: Vec<&str> = tp.split('-').collect();
-        assert_eq!(parts.len(), 4, "{tp}");
-        assert_eq!(parts[0], "00");
-        assert_eq!(parts[1].len(), 32);
-        assert_eq!(parts[2].len(), 16);
-        assert_eq!(parts[3], "01");
-        assert!(parts[1..3].iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())));
-        assert_ne!(parts[1], "0".repeat(32));
-        assert_ne!(new_traceparent(), tp);
-    }
 
     #[test]
     fn header_values_become_text() {

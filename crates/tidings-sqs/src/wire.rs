@@ -25,7 +25,7 @@ pub const GROUP_ID: &str = "x-tidings-sqs-group-id";
 /// of its body, as SQS's content-based deduplication). Consumed on publish.
 pub const DEDUPLICATION_ID: &str = "x-tidings-sqs-deduplication-id";
 /// The W3C trace context header, made on publish when absent.
-pub const TRACEPARENT: &str = "traceparent";
+pub use tidings_core::broker::header::TRACEPARENT;
 /// Attribute carrying the message key (UTF-8 keys).
 pub const KEY: &str = "x-tidings-key";
 /// Attribute carrying the message key in base64 (keys that are not UTF-8).
@@ -79,7 +79,7 @@ pub(crate) fn encode(message: &Outgoing, fifo: bool) -> Result<Encoded, String> 
     let group_header = headers.remove(GROUP_ID);
     let dedup_header = headers.remove(DEDUPLICATION_ID);
     if headers.get(TRACEPARENT).is_none() {
-        headers.insert(TRACEPARENT, new_traceparent());
+        headers.insert(TRACEPARENT, tidings_core::broker::header::new_traceparent().as_str());
     }
     if let Some(key) = &message.key {
         match std::str::from_utf8(key) {
@@ -274,13 +274,6 @@ fn check_fifo_id(what: &str, id: &str) -> Result<(), String> {
 pub(crate) fn content_hash(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new W3C `traceparent`: version 00, a random trace id and span id, sampled.
-pub fn new_traceparent() -> String {
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-01")
 }
 
 #[cfg(test)]

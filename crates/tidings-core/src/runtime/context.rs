@@ -106,10 +106,15 @@ impl Context {
 }
 
 /// A random 128-bit id as a UUID v4 (its text form is the correlation id).
+pub(crate) fn new_correlation_id() -> uuid::fmt::Hyphenated {
+    uuid::Builder::from_random_bytes(random_u128().to_be_bytes()).into_uuid().hyphenated()
+}
+
+/// 128 random bits for ids (correlation ids, trace and span ids).
 ///
 /// From a per-thread generator seeded once from the OS (through `Uuid::new_v4`), not a
-/// `getrandom` system call per message: a correlation id must be unique, not secret.
-pub(crate) fn new_correlation_id() -> uuid::fmt::Hyphenated {
+/// `getrandom` system call per message: these ids must be unique, not secret.
+pub(crate) fn random_u128() -> u128 {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<(u64, u64)> = Cell::new({
@@ -117,7 +122,7 @@ pub(crate) fn new_correlation_id() -> uuid::fmt::Hyphenated {
             (seed.0, (seed.1 | 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
         });
     }
-    let bits = STATE.with(|s| {
+    STATE.with(|s| {
         let (mut a, b) = s.get();
         let mut next = || {
             // SplitMix64 over a Weyl sequence with a per-thread odd increment.
@@ -130,8 +135,7 @@ pub(crate) fn new_correlation_id() -> uuid::fmt::Hyphenated {
         let (hi, lo) = (next(), next());
         s.set((a, b));
         (u128::from(hi) << 64) | u128::from(lo)
-    });
-    uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid().hyphenated()
+    })
 }
 
 #[cfg(test)]
