@@ -31,6 +31,8 @@ for r in $(seq "$RUNS"); do
   "$K" raw-publish --topic "${run}raw.published" --n "$N" 2>/dev/null | tee -a "$f"
   # And with tidings' linger (1 ms; librdkafka's default is 5 ms).
   "$K" raw-publish --linger-ms 1 --topic "${run}raw1.published" --n "$N" 2>/dev/null | tee -a "$f"
+  # And encoding the order for every send, as tidings' typed publish does: like for like.
+  "$K" raw-publish --linger-ms 1 --encode --topic "${run}raw1e.published" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   # The older build reads the same topic in a consumer group of its own.

@@ -1,11 +1,13 @@
 //! Kafka (Tansu on 127.0.0.1:9092), tidings beside the raw rdkafka client, same topic,
 //! same messages, same run (`benches/kafka.sh` drives it):
 //!
-//! - `raw-publish --topic T [--keys] [--linger-ms MS]`: rdkafka `FutureProducer`, N
-//!   sends with delivery confirmation, 256 in flight; fills the topic the consumers
-//!   read. Without a key by default, as tidings' and FastStream's publishes (the
-//!   partitioner then fills one partition's batch at a time); `--keys` keys each
-//!   `order-<i>`.
+//! - `raw-publish --topic T [--keys] [--linger-ms MS] [--encode]`: rdkafka
+//!   `FutureProducer`, N sends with delivery confirmation, 256 in flight; fills the topic
+//!   the consumers read. Without a key by default, as tidings' and FastStream's publishes
+//!   (the partitioner then fills one partition's batch at a time); `--keys` keys each
+//!   `order-<i>`. `--encode` JSON-encodes the order for every send, as tidings' typed
+//!   publish does (and as the raw consumer decodes every message): the like-for-like
+//!   baseline; without it the same pre-encoded bytes go out every time.
 //! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
 //!   into `OrderCreated` (the raw-client baseline).
 //! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
@@ -79,6 +81,8 @@ async fn main() -> Result<(), tidings::Error> {
             }
             let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
             let keyed = std::env::args().any(|a| a == "--keys");
+            let encode = std::env::args().any(|a| a == "--encode");
+            let order = bench_order(1);
             // One confirmed send first, untimed: the connection, the topic's metadata
             // and the idempotent producer id are set-up, not message cost (the tidings
             // publisher below does the same).
@@ -88,11 +92,12 @@ async fn main() -> Result<(), tidings::Error> {
             let start = Instant::now();
             futures::stream::iter(0..n)
                 .for_each_concurrent(IN_FLIGHT, |i| {
-                    let (producer, topic, body) = (&producer, &topic, &body);
+                    let (producer, topic, body, order) = (&producer, &topic, &body, &order);
                     async move {
                         // Formatted only when keyed: the unkeyed run's loop is only sends.
                         let key = keyed.then(|| format!("order-{i}"));
-                        let record = FutureRecord::to(topic).payload(body);
+                        let encoded = encode.then(|| serde_json::to_vec(order).expect("an order encodes"));
+                        let record = FutureRecord::to(topic).payload(encoded.as_deref().unwrap_or(body));
                         let record = match &key {
                             Some(key) => record.key(key),
                             None => record,
@@ -105,11 +110,14 @@ async fn main() -> Result<(), tidings::Error> {
                 .await;
             // Named by its linger when one was given: tidings' producer lingers 1 ms, so the
             // table can show the raw client with librdkafka's default and with tidings'.
-            let name: &'static str = if linger.is_empty() {
-                "rdkafka"
-            } else {
-                Box::leak(format!("rdkafka linger.ms={linger}").into_boxed_str())
-            };
+            let mut name = String::from("rdkafka");
+            if !linger.is_empty() {
+                name.push_str(&format!(" linger.ms={linger}"));
+            }
+            if encode {
+                name.push_str(" + JSON encode");
+            }
+            let name: &'static str = Box::leak(name.into_boxed_str());
             report("publish", name, start.elapsed().as_secs_f64())
         }
         "raw-consume" => {

@@ -112,10 +112,12 @@ impl KafkaBroker {
 
 impl Broker for KafkaBroker {
     fn publish<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let topic = self.topic_for(address);
-            self.producer.send(&topic, &message).await.map(|_| ())
-        })
+        // librdkafka copies the message now; the future only waits for the confirmation.
+        let topic = self.topic_for(address);
+        match self.producer.enqueue(&topic, &message) {
+            Ok(delivery) => Box::pin(async move { self.producer.confirmed(&topic, delivery).await.map(|_| ()) }),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 
     fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tidings_core::broker::{Headers, Outgoing};
 use tidings_core::Error;
 
@@ -40,6 +40,14 @@ impl KafkaProducer {
     /// Sends one message to `topic` and waits until the broker has it (or the
     /// message timeout passed). The partition comes from the key.
     pub(crate) async fn send(&self, topic: &str, message: &Outgoing) -> Result<(i32, i64), Error> {
+        let delivery = self.enqueue(topic, message)?;
+        self.confirmed(topic, delivery).await
+    }
+
+    /// Hands one message for `topic` to librdkafka, which copies it: what is left is the
+    /// wait for the broker's confirmation ([`confirmed`](Self::confirmed)), and a publish
+    /// in flight keeps nothing of the message.
+    pub(crate) fn enqueue(&self, topic: &str, message: &Outgoing) -> Result<DeliveryFuture, Error> {
         crate::topic::check_topic(topic)?;
         let mut headers = OwnedHeaders::new_with_capacity(message.headers.len() + 1);
         for (name, value) in message.headers.iter() {
@@ -54,11 +62,23 @@ impl KafkaProducer {
         if let Some(key) = &message.key {
             record = record.key(key.as_ref());
         }
-        // Zero queue timeout: a full local queue fails fast instead of blocking; the
-        // message timeout bounds the wait for the broker.
-        match self.inner.send(record, Duration::from_secs(0)).await {
-            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
-            Err((e, _)) => Err(Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}"))),
+        // A full local queue fails at once instead of blocking; the message timeout bounds
+        // the wait for the broker.
+        self.inner
+            .send_result(record)
+            .map_err(|(e, _)| Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}")))
+    }
+
+    /// Waits for the broker's confirmation of an [`enqueue`](Self::enqueue)d message: its
+    /// partition and offset.
+    pub(crate) async fn confirmed(&self, topic: &str, delivery: DeliveryFuture) -> Result<(i32, i64), Error> {
+        match delivery.await {
+            Ok(Ok(delivery)) => Ok((delivery.partition, delivery.offset)),
+            Ok(Err((e, _))) => Err(Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}"))),
+            Err(_) => Err(Error::broker(
+                &self.server,
+                format!("publish to topic `{topic}`: the producer closed before the broker confirmed it"),
+            )),
         }
     }
 

@@ -5,6 +5,8 @@ use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use crate::address::AddressTemplate;
 use crate::broker::{header, Broker, Incoming, Outgoing};
 use crate::codec::Codec;
@@ -92,9 +94,15 @@ impl Context {
 
     /// Publishes an encoded message to a concrete address, through the server the
     /// address is routed to.
-    pub async fn publish_raw(&self, address: &str, message: Outgoing) -> Result<(), Error> {
-        let (_, broker) = self.rt.broker_for(address)?;
-        broker.publish(address, message).await
+    ///
+    /// Hands the message to the broker at once and returns the broker's own future (what
+    /// is left is the wait for its confirmation), so a publish in flight holds no second
+    /// copy of the message.
+    pub fn publish_raw<'a>(&'a self, address: &'a str, message: Outgoing) -> BoxFuture<'a, Result<(), Error>> {
+        match self.rt.broker_for(address) {
+            Ok((_, broker)) => broker.publish(address, message),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 
     /// Encodes and publishes a message to a concrete address. Prefer a declared

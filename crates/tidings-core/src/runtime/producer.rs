@@ -2,14 +2,14 @@
 //! as `#[tidings::producer(channel = "...")] static X: Producer<T>;`, it is both the
 //! runtime handle and the document's `send` operation.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use bytes::Bytes;
 
 use crate::address::AddressTemplate;
-use crate::broker::Headers;
+use crate::broker::{Headers, Outgoing};
 use crate::error::Error;
 use crate::message::Message;
 use crate::runtime::context::Context;
@@ -91,21 +91,25 @@ impl<T: Message> Producer<T> {
         message: impl Borrow<T>,
         options: PublishOptions,
     ) -> Result<(), Error> {
+        let (address, out) = self.outgoing(ctx, message.borrow(), options)?;
+        ctx.publish_raw(&address, out).await
+    }
+
+    /// The address and the encoded message of one publish. Apart from the `async fn`
+    /// above so that the options and the message are not kept across its wait.
+    fn outgoing(&self, ctx: &Context, message: &T, options: PublishOptions) -> Result<(Cow<'static, str>, Outgoing), Error> {
         // A plain address (the common case) is used as declared: parsing and copying it
         // on every publish cost three allocations for nothing.
-        let rendered;
         let address = if self.channel.contains(['{', '}']) {
-            rendered = AddressTemplate::parse(self.channel)?.render(&options.params)?;
-            rendered.as_str()
+            Cow::Owned(AddressTemplate::parse(self.channel)?.render(&options.params)?)
         } else {
-            self.channel
+            Cow::Borrowed(self.channel)
         };
-        let message = message.borrow();
         let mut out = ctx.encode(message)?;
         for (k, v) in options.headers.iter() {
             out.headers.insert(k, v);
         }
         out.key = options.key.or_else(|| self.key.and_then(|key| key(message)));
-        ctx.publish_raw(address, out).await
+        Ok((address, out))
     }
 }
