@@ -133,7 +133,7 @@ impl<T: serde::de::DeserializeOwned> Captured<T> {
             .ok_or_else(|| Error::Config(format!("subscription to `{}` ended", self.address)))?;
         let incoming = delivery.incoming;
         delivery.acker.ack().await?;
-        Ok(incoming)
+        Ok(Arc::unwrap_or_clone(incoming))
     }
 
     /// Whether nothing more arrives within `wait`.

@@ -114,7 +114,10 @@ struct Record {
     offset: i64,
     key: Option<Bytes>,
     payload: Bytes,
-    headers: Headers,
+    /// Boxed, and absent for a message without headers: a record waits in its
+    /// partition's queue (up to `max_buffered` of them), and inline headers made every
+    /// record several hundred bytes larger.
+    headers: Option<Box<Headers>>,
     attempt: u32,
     /// The consumer's rebalance count when it was fetched: a partition assigned after
     /// that (a revocation and a new assignment in between) does not take it.
@@ -422,14 +425,14 @@ impl Shared {
             if more {
                 self.ready.notify_one();
             }
-            let incoming = Incoming {
+            let incoming = Arc::new(Incoming {
                 channel: record.channel.clone(),
                 payload: record.payload.clone(),
-                headers: record.headers.clone(),
+                headers: record.headers.as_deref().cloned().unwrap_or_default(),
                 key: record.key.clone(),
                 attempt: record.attempt,
                 params: Default::default(),
-            };
+            });
             let acker = KafkaAcker { shared: self.clone(), epoch, record: Some(record) };
             return Some(Delivery { incoming, acker: Box::new(acker) });
         }
@@ -510,7 +513,7 @@ impl Shared {
     /// delivered again later: a message is never committed unless dead-lettered.
     async fn dead_letter(self: Arc<Self>, record: Record, epoch: u64, reason: String) -> Result<(), Error> {
         let dlq = dlq_topic(&record.topic);
-        let mut headers = record.headers.clone();
+        let mut headers = record.headers.as_deref().cloned().unwrap_or_default();
         headers.insert(DLQ_REASON, truncate(&reason, MAX_REASON_BYTES));
         headers.insert(DLQ_TOPIC, &*record.topic);
         headers.insert(DLQ_PARTITION, record.partition.to_string());
@@ -1032,8 +1035,8 @@ fn to_record(
         })
         .clone();
     let headers = match m.headers() {
-        Some(h) => text_headers(h.iter().map(|h| (h.key, h.value))),
-        None => Headers::new(),
+        Some(h) if h.count() > 0 => Some(Box::new(text_headers(h.iter().map(|h| (h.key, h.value))))),
+        _ => None,
     };
     Record {
         topic,
@@ -1090,7 +1093,7 @@ mod tests {
             offset,
             key: None,
             payload: Bytes::from(format!("{partition}:{offset}")),
-            headers: Headers::new(),
+            headers: None,
             attempt: 1,
             generation: u64::MAX,
         }

@@ -345,6 +345,7 @@ impl Shared {
         };
         self.room.notify_one();
         let Received { lease, incoming, message_id, receipt, group } = taken;
+        let incoming = Arc::new(incoming);
         let acker = SqsAcker {
             inner: Some(Settle { shared: self.clone(), lease, message_id, receipt, group, incoming: incoming.clone() }),
         };
@@ -751,7 +752,8 @@ struct Settle {
     message_id: String,
     receipt: String,
     group: Option<String>,
-    incoming: Incoming,
+    /// The message, shared with the delivery: for the dead letter.
+    incoming: Arc<Incoming>,
 }
 
 /// Settles one SQS delivery. Dropped unsettled (a handler aborted at shutdown), it

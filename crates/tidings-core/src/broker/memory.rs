@@ -382,7 +382,7 @@ impl Subscription for MemorySubscription {
             // async-channel's recv is cancel-safe: a dropped recv takes no message.
             let incoming = self.group.pop().await?;
             let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone() };
-            Some(Delivery { incoming, acker: Box::new(acker) })
+            Some(Delivery { incoming: Arc::new(incoming), acker: Box::new(acker) })
         })
     }
 }

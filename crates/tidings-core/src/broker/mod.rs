@@ -157,8 +157,10 @@ pub trait Acker: Send + 'static {
 
 /// One delivery: the message and the handle that settles it.
 pub struct Delivery {
-    /// The message.
-    pub incoming: Incoming,
+    /// The message. Shared, as the pipeline hands it to the handler's context: made once
+    /// by the broker, then passed on as a pointer (a message with its inline headers is
+    /// several hundred bytes to copy at every step).
+    pub incoming: Arc<Incoming>,
     /// Settles it.
     pub acker: Box<dyn Acker>,
 }

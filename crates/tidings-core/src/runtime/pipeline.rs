@@ -65,7 +65,11 @@ async fn process(
     delivery: Delivery,
 ) {
     let Delivery { mut incoming, acker } = delivery;
-    incoming.params = template.matches(&incoming.channel).unwrap_or_default();
+    if template.is_parameterized() {
+        let params = template.matches(&incoming.channel).unwrap_or_default();
+        // The broker's is the only reference (a clone only if it kept one).
+        Arc::make_mut(&mut incoming).params = params;
+    }
     let attempt = incoming.attempt;
     // At debug level, as tower-http's request spans: with the default `info` filter an
     // enabled span cost a sixth of a delivery (the fmt layer formats its fields when it
@@ -77,7 +81,7 @@ async fn process(
         attempt,
     );
     async move {
-        let delivered = Arc::new(incoming);
+        let delivered = incoming;
         let ctx = ctx.for_delivery(delivered.clone());
         let channel = &*delivered.channel;
         let consumer = decl.id;
