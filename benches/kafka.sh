@@ -5,7 +5,7 @@
 # other's messages. JSON lines to $BENCH_OUT/kafka.jsonl. N messages (default 100000),
 # RUNS repetitions (default 3); FastStream reads FS_N (default 20000). BEFORE=DIR: also
 # runs DIR/kafka (a build of an older tidings) on the same topics, into kafka-before.jsonl.
-# FS=0 skips FastStream.
+# FS=0 skips FastStream. KAFKA_RESTART=0 keeps a running Tansu instead of restarting it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -14,6 +14,10 @@ OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
 RUNS="${RUNS:-3}"; N="${N:-100000}"; FS_N="${FS_N:-20000}"
 TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
 PY="$TOOLS/bench-venv/bin/python"
+# A fresh Tansu (KAFKA_RESTART=0 keeps the running one): its memory storage keeps every
+# message of earlier runs, and it slows down as that grows. stop.sh stops only a Tansu
+# that start.sh started.
+if [[ ${KAFKA_RESTART:-1} == 1 ]]; then bash "$ROOT/scripts/brokers/stop.sh" kafka; fi
 timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/scripts/brokers/start.sh"
 (cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
 bash "$HERE/peers/install.sh"
@@ -31,8 +35,10 @@ for r in $(seq "$RUNS"); do
   "$K" raw-publish --topic "${run}raw.published" --n "$N" 2>/dev/null | tee -a "$f"
   # And with tidings' linger (1 ms; librdkafka's default is 5 ms).
   "$K" raw-publish --linger-ms 1 --topic "${run}raw1.published" --n "$N" 2>/dev/null | tee -a "$f"
-  # And encoding the order for every send, as tidings' typed publish does: like for like.
+  # And encoding the order for every send, as tidings' typed publish does; then also
+  # with the four headers a tidings publish carries: like for like.
   "$K" raw-publish --linger-ms 1 --encode --topic "${run}raw1e.published" --n "$N" 2>/dev/null | tee -a "$f"
+  "$K" raw-publish --linger-ms 1 --encode --headers --topic "${run}raw1eh.published" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   # The older build reads the same topic in a consumer group of its own.

@@ -6,8 +6,10 @@
 //!   the consumers read. Without a key by default, as tidings' and FastStream's publishes
 //!   (the partitioner then fills one partition's batch at a time); `--keys` keys each
 //!   `order-<i>`. `--encode` JSON-encodes the order for every send, as tidings' typed
-//!   publish does (and as the raw consumer decodes every message): the like-for-like
-//!   baseline; without it the same pre-encoded bytes go out every time.
+//!   publish does (and as the raw consumer decodes every message); `--headers` sets the
+//!   four headers a tidings publish carries (content type, a new correlation id, the
+//!   message name, a new `traceparent`). Without them the same pre-encoded bytes go out
+//!   every time, with no headers.
 //! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
 //!   into `OrderCreated` (the raw-client baseline).
 //! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
@@ -26,7 +28,7 @@ use futures::StreamExt;
 use order_events::OrderCreated;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::Message as _;
+use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tidings::prelude::*;
 use tidings::PackageInfo;
@@ -82,6 +84,7 @@ async fn main() -> Result<(), tidings::Error> {
             let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
             let keyed = std::env::args().any(|a| a == "--keys");
             let encode = std::env::args().any(|a| a == "--encode");
+            let with_headers = std::env::args().any(|a| a == "--headers");
             let order = bench_order(1);
             // One confirmed send first, untimed: the connection, the topic's metadata
             // and the idempotent producer id are set-up, not message cost (the tidings
@@ -97,7 +100,19 @@ async fn main() -> Result<(), tidings::Error> {
                         // Formatted only when keyed: the unkeyed run's loop is only sends.
                         let key = keyed.then(|| format!("order-{i}"));
                         let encoded = encode.then(|| serde_json::to_vec(order).expect("an order encodes"));
-                        let record = FutureRecord::to(topic).payload(encoded.as_deref().unwrap_or(body));
+                        let mut record = FutureRecord::to(topic).payload(encoded.as_deref().unwrap_or(body));
+                        if with_headers {
+                            // The four headers a tidings publish carries, made the same way.
+                            let correlation = uuid::Uuid::new_v4().hyphenated().to_string();
+                            let traceparent = tidings::broker::header::new_traceparent();
+                            record = record.headers(
+                                OwnedHeaders::new_with_capacity(4)
+                                    .insert(Header { key: "content-type", value: Some("application/json") })
+                                    .insert(Header { key: "correlation-id", value: Some(correlation.as_str()) })
+                                    .insert(Header { key: "x-tidings-message", value: Some("OrderCreated") })
+                                    .insert(Header { key: "traceparent", value: Some(traceparent.as_str()) }),
+                            );
+                        }
                         let record = match &key {
                             Some(key) => record.key(key),
                             None => record,
@@ -116,6 +131,9 @@ async fn main() -> Result<(), tidings::Error> {
             }
             if encode {
                 name.push_str(" + JSON encode");
+            }
+            if with_headers {
+                name.push_str(" + headers");
             }
             let name: &'static str = Box::leak(name.into_boxed_str());
             report("publish", name, start.elapsed().as_secs_f64())
@@ -158,10 +176,16 @@ async fn main() -> Result<(), tidings::Error> {
             if mode == "tidings-consume" {
                 RECORDER.arm(n);
             }
-            let app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
+            let mut app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
                 .ignore_env()
                 .args(Default::default())
                 .server("default", url);
+            if mode == "tidings-publish" {
+                // The binary's consumer is not part of a publish run: on an idle embedded
+                // server, no Kafka consumer group forms and polls beside the timed publishes
+                // (a service that only publishes has none).
+                app = app.server("idle", "memory://").route("bench.orders", "idle");
+            }
             let running = app.start_without_cli().await?;
             let ctx = running.context();
             let r = if mode == "tidings-consume" {
