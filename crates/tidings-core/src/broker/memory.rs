@@ -56,9 +56,55 @@ struct Group {
     resume_at: usize,
     room: Notify,
     publishers_waiting: AtomicUsize,
+    // This group's messages in flight: `entered` counted by publishers, `left` by ackers,
+    // each on its own cache line. One count for the whole broker, written by the
+    // publishing core and the consuming ones for every message, passed its cache line
+    // between them twice a message.
+    entered: Padded<AtomicUsize>,
+    left: Padded<AtomicUsize>,
+    settling: Arc<Settling>,
+}
+
+/// A value alone on its cache line (the line size of x86-64 and most ARM cores).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What settling a message may have to reach, shared by the broker and its groups.
+#[derive(Default)]
+struct Settling {
+    // Callers of `settled()` waiting: an acker wakes them only when there are any.
+    waiters: AtomicUsize,
+    settled: Notify,
+    dead: Mutex<Vec<DeadLetter>>,
 }
 
 impl Group {
+    /// Messages of this group counted in flight.
+    fn in_flight(&self) -> usize {
+        // `left` first: a message that enters and leaves between the two reads is then
+        // counted in neither, never in `left` alone.
+        let left = self.left.load(Ordering::SeqCst);
+        self.entered.load(Ordering::SeqCst).saturating_sub(left)
+    }
+
+    /// A delivered message of this group was acked or rejected for good.
+    fn settle_one(&self) {
+        if self.tracked {
+            self.left.fetch_add(1, Ordering::SeqCst);
+            if self.settling.waiters.load(Ordering::SeqCst) > 0 {
+                self.settling.settled.notify_waiters();
+            }
+        }
+    }
+
     /// Enqueues, first waiting while the queue is full. The bound holds per publisher:
     /// publishers that find room at the same moment may each add one more. `Err` gives
     /// the message back when the queue is closed.
@@ -95,7 +141,8 @@ impl Group {
     }
 }
 
-/// Counts a waiting publisher for as long as it waits (or until its future is dropped).
+/// Counts a waiter (a publisher waiting for room, a caller of `settled`) for as long as
+/// it waits, or until its future is dropped.
 struct Waiting<'a>(&'a AtomicUsize);
 
 impl<'a> Waiting<'a> {
@@ -116,12 +163,7 @@ struct Inner {
     // Copy-on-write: a publish takes the current list with one reference count and
     // matches outside the lock; subscribing (rare) replaces the list.
     groups: Mutex<Arc<[Arc<Group>]>>,
-    dead: Mutex<Vec<DeadLetter>>,
-    // Messages enqueued and not yet acked or rejected; `settled` waits for zero. An
-    // atomic, not a watch channel: it changes twice per message, and only the change
-    // to zero has anyone to wake.
-    in_flight: AtomicUsize,
-    settled: Notify,
+    settling: Arc<Settling>,
 }
 
 /// The in-memory broker. Cheap to clone; clones share the same queues.
@@ -158,9 +200,7 @@ impl MemoryBroker {
             inner: Arc::new(Inner {
                 capacity: capacity.max(1),
                 groups: Mutex::new(Arc::from(Vec::new())),
-                dead: Mutex::new(Vec::new()),
-                in_flight: AtomicUsize::new(0),
-                settled: Notify::new(),
+                settling: Arc::default(),
             }),
         }
     }
@@ -188,16 +228,19 @@ impl MemoryBroker {
 
     /// Messages enqueued and not yet acked or rejected.
     pub fn in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::Acquire)
+        lock(&self.inner.groups).iter().filter(|g| g.tracked).map(|g| g.in_flight()).sum()
     }
 
     /// Waits until every message published so far was acked or rejected (retries
     /// included).
     pub async fn settled(&self) {
+        let settling = &self.inner.settling;
+        // Counted while it waits, however that ends (also when the future is dropped).
+        let _waiting = Waiting::new(&settling.waiters);
         loop {
-            // Registered before the check, so a settle between the check and the wait
-            // still wakes us.
-            let notified = self.inner.settled.notified();
+            // Registered and counted before the check, so a settle between the check
+            // and the wait still wakes us.
+            let notified = settling.settled.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.in_flight() == 0 {
@@ -209,27 +252,7 @@ impl MemoryBroker {
 
     /// Every message rejected so far.
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
-        lock(&self.inner.dead).clone()
-    }
-
-    fn settle_one(&self, group: &Group) {
-        if group.tracked {
-            self.add_in_flight(-1);
-        }
-    }
-
-    fn add_in_flight(&self, delta: isize) {
-        if delta == 0 {
-            return;
-        }
-        let before = self
-            .inner
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_add_signed(delta)))
-            .unwrap_or_else(|n| n);
-        if delta < 0 && before <= delta.unsigned_abs() {
-            self.inner.settled.notify_waiters();
-        }
+        lock(&self.inner.settling.dead).clone()
     }
 
     /// Subscribes an observer: it gets every message like a group of its own, but what
@@ -237,7 +260,7 @@ impl MemoryBroker {
     pub fn observe(&self, address: &str) -> Result<Box<dyn Subscription>, Error> {
         let spec = SubscribeSpec { address: address.to_owned(), group: None, consumer: "observer".into() };
         let group = self.group_for(&spec, false)?;
-        Ok(Box::new(MemorySubscription { broker: self.clone(), group }))
+        Ok(Box::new(MemorySubscription { group }))
     }
 
     fn group_for(&self, spec: &SubscribeSpec, tracked: bool) -> Result<Arc<Group>, Error> {
@@ -262,6 +285,9 @@ impl MemoryBroker {
             resume_at: capacity - (capacity / 4).max(1),
             room: Notify::new(),
             publishers_waiting: AtomicUsize::new(0),
+            entered: Padded::default(),
+            left: Padded::default(),
+            settling: self.inner.settling.clone(),
         });
         *groups = groups.iter().cloned().chain([group.clone()]).collect();
         Ok(group)
@@ -297,7 +323,7 @@ impl Broker for MemoryBroker {
             let mut copies = Copies { message: Some(incoming), left: count };
             for group in groups.iter().filter(|g| g.template.is_match(address)) {
                 let Some(message) = copies.next() else { break };
-                let counted = InFlight::count(self, group.tracked);
+                let counted = InFlight::count(group);
                 if group.tx.try_send(message).is_err() {
                     return Box::pin(std::future::ready(Err(closed())));
                 }
@@ -312,7 +338,7 @@ impl Broker for MemoryBroker {
                 // Counted before it is enqueued (a consumer may settle it at once), and
                 // uncounted again unless it was: a publish dropped while it waits for room
                 // must not leave `settled` waiting for a message that never was.
-                let counted = InFlight::count(self, group.tracked);
+                let counted = InFlight::count(group);
                 // Waits while the queue is full: back-pressure on the publisher.
                 if group.push(message).await.is_err() {
                     return Err(closed());
@@ -326,7 +352,7 @@ impl Broker for MemoryBroker {
     fn subscribe(&self, spec: SubscribeSpec) -> BoxFuture<'_, Result<Box<dyn Subscription>, Error>> {
         Box::pin(async move {
             let group = self.group_for(&spec, true)?;
-            Ok(Box::new(MemorySubscription { broker: self.clone(), group }) as Box<dyn Subscription>)
+            Ok(Box::new(MemorySubscription { group }) as Box<dyn Subscription>)
         })
     }
 }
@@ -350,29 +376,31 @@ impl Copies {
 
 /// One message counted in flight until [`keep`](Self::keep)ed; dropped first, uncounted.
 struct InFlight<'a> {
-    broker: &'a MemoryBroker,
-    count: isize,
+    group: &'a Group,
+    counted: bool,
 }
 
 impl<'a> InFlight<'a> {
-    fn count(broker: &'a MemoryBroker, tracked: bool) -> Self {
-        let count = isize::from(tracked);
-        broker.add_in_flight(count);
-        InFlight { broker, count }
+    fn count(group: &'a Group) -> Self {
+        if group.tracked {
+            group.entered.fetch_add(1, Ordering::SeqCst);
+        }
+        InFlight { group, counted: group.tracked }
     }
     fn keep(mut self) {
-        self.count = 0;
+        self.counted = false;
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.broker.add_in_flight(-self.count);
+        if self.counted {
+            self.group.entered.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 struct MemorySubscription {
-    broker: MemoryBroker,
     group: Arc<Group>,
 }
 
@@ -381,25 +409,25 @@ impl Subscription for MemorySubscription {
         Box::pin(async move {
             // async-channel's recv is cancel-safe: a dropped recv takes no message.
             let incoming = self.group.pop().await?;
-            let acker = MemoryAcker { broker: self.broker.clone(), group: self.group.clone() };
+            let acker = MemoryAcker { group: self.group.clone() };
             Some(Delivery { incoming: Arc::new(incoming), acker: Box::new(acker) })
         })
     }
 }
 
+/// Settles through its group alone: one reference count a delivery, not two.
 struct MemoryAcker {
-    broker: MemoryBroker,
     group: Arc<Group>,
 }
 
 impl Acker for MemoryAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
-        self.broker.settle_one(&self.group);
+        self.group.settle_one();
         super::settled()
     }
 
     fn nack(self: Box<Self>, nack: Nack, delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>> {
-        let MemoryAcker { broker, group } = *self;
+        let group = self.group;
         let mut incoming = delivered.clone();
         match nack {
             Nack::Retry { after } => {
@@ -410,13 +438,13 @@ impl Acker for MemoryAcker {
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
                     if group.push(incoming).await.is_err() {
-                        broker.settle_one(&group);
+                        group.settle_one();
                     }
                 });
             }
             Nack::Reject { reason } => {
-                lock(&broker.inner.dead).push(DeadLetter { incoming, reason, group: group.name.clone() });
-                broker.settle_one(&group);
+                lock(&group.settling.dead).push(DeadLetter { incoming, reason, group: group.name.clone() });
+                group.settle_one();
             }
         }
         super::settled()

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::address::AddressTemplate;
-use crate::broker::{Delivery, Nack, Subscription};
+use crate::broker::{Delivery, Incoming, Nack, Subscription};
 use crate::error::Error;
 use crate::registry::ConsumerDecl;
 use crate::runtime::context::Context;
@@ -82,16 +82,18 @@ async fn process(
     );
     async move {
         let delivered = incoming;
-        let ctx = ctx.for_delivery(delivered.clone());
         let channel = &*delivered.channel;
         let consumer = decl.id;
+        // The handler's context is its own (it carries the delivery); the worker's serves
+        // for the reply, so a delivery clones the runtime's handle once, not twice.
+        let handler = (decl.handler)(ctx.for_delivery(delivered.clone()));
         // A panicking handler is a failed handler, not a dead worker.
-        let result = match AssertUnwindSafe((decl.handler)(ctx.clone())).catch_unwind().await {
+        let result = match AssertUnwindSafe(handler).catch_unwind().await {
             Ok(r) => r,
             Err(panic) => Err(Error::msg(format!("handler panicked: {}", panic_text(&panic)))),
         };
         let result = match result {
-            Ok(Some(reply)) => publish_reply(decl, reply_template, &ctx, reply).await,
+            Ok(Some(reply)) => publish_reply(decl, reply_template, ctx, &delivered, reply).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
@@ -123,14 +125,21 @@ async fn publish_reply(
     decl: &'static ConsumerDecl,
     reply_template: Option<&AddressTemplate>,
     ctx: &Context,
+    delivered: &Incoming,
     reply: crate::broker::Outgoing,
 ) -> Result<(), Error> {
     let Some(template) = reply_template else {
         return Err(Error::Config(format!("consumer `{}` returned a reply but declares no reply channel", decl.source)));
     };
-    let params = ctx.incoming().map(|i| i.params.clone()).unwrap_or_default();
-    let address = template.render(&params)?;
-    ctx.publish_raw(&address, reply).await
+    // A reply channel without parameters is used as declared, not copied per reply.
+    let rendered;
+    let address = if template.is_parameterized() {
+        rendered = template.render(&delivered.params)?;
+        rendered.as_str()
+    } else {
+        template.as_str()
+    };
+    ctx.publish_raw(address, reply).await
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
