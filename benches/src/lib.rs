@@ -63,7 +63,16 @@ impl Recorder {
 
     /// Records one handled message that was published at `sent_ns` ([`now_ns`]).
     pub fn record(&self, sent_ns: u64) {
-        let latency = now_ns().saturating_sub(sent_ns);
+        self.store(now_ns().saturating_sub(sent_ns));
+    }
+
+    /// Counts one handled message without a latency (and without reading the clock: the
+    /// raw Kafka consumer it is compared with reads none per message).
+    pub fn tick(&self) {
+        self.store(0);
+    }
+
+    fn store(&self, latency: u64) {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         if let Some(slots) = self.slots.get() {
             if let Some(slot) = slots.get(i) {
