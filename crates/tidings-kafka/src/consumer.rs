@@ -128,6 +128,10 @@ impl Record {
     fn tp(&self) -> Tp {
         (self.topic.clone(), self.partition)
     }
+    /// A copy of its headers (inline, nothing allocated for short ones).
+    fn headers(&self) -> Headers {
+        self.headers.as_deref().cloned().unwrap_or_default()
+    }
 }
 
 /// One assigned partition.
@@ -428,7 +432,7 @@ impl Shared {
             let incoming = Arc::new(Incoming {
                 channel: record.channel.clone(),
                 payload: record.payload.clone(),
-                headers: record.headers.as_deref().cloned().unwrap_or_default(),
+                headers: record.headers(),
                 key: record.key.clone(),
                 attempt: record.attempt,
                 params: Default::default(),
@@ -513,7 +517,7 @@ impl Shared {
     /// delivered again later: a message is never committed unless dead-lettered.
     async fn dead_letter(self: Arc<Self>, record: Record, epoch: u64, reason: String) -> Result<(), Error> {
         let dlq = dlq_topic(&record.topic);
-        let mut headers = record.headers.as_deref().cloned().unwrap_or_default();
+        let mut headers = record.headers();
         headers.insert(DLQ_REASON, truncate(&reason, MAX_REASON_BYTES));
         headers.insert(DLQ_TOPIC, &*record.topic);
         headers.insert(DLQ_PARTITION, record.partition.to_string());

@@ -64,9 +64,11 @@ impl KafkaProducer {
         }
         // A full local queue fails at once instead of blocking; the message timeout bounds
         // the wait for the broker.
-        self.inner
-            .send_result(record)
-            .map_err(|(e, _)| Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}")))
+        self.inner.send_result(record).map_err(|(e, _)| self.failed(topic, e))
+    }
+
+    fn failed(&self, topic: &str, why: impl std::fmt::Display) -> Error {
+        Error::broker(&self.server, format!("publish to topic `{topic}` failed: {why}"))
     }
 
     /// Waits for the broker's confirmation of an [`enqueue`](Self::enqueue)d message: its
@@ -74,11 +76,8 @@ impl KafkaProducer {
     pub(crate) async fn confirmed(&self, topic: &str, delivery: DeliveryFuture) -> Result<(i32, i64), Error> {
         match delivery.await {
             Ok(Ok(delivery)) => Ok((delivery.partition, delivery.offset)),
-            Ok(Err((e, _))) => Err(Error::broker(&self.server, format!("publish to topic `{topic}` failed: {e}"))),
-            Err(_) => Err(Error::broker(
-                &self.server,
-                format!("publish to topic `{topic}`: the producer closed before the broker confirmed it"),
-            )),
+            Ok(Err((e, _))) => Err(self.failed(topic, e)),
+            Err(_) => Err(self.failed(topic, "the producer closed before the broker confirmed it")),
         }
     }
 

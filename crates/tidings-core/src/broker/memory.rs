@@ -65,7 +65,7 @@ struct Group {
     settling: Arc<Settling>,
 }
 
-/// A value alone on its cache line (the line size of x86-64 and most ARM cores).
+/// A value alone on its cache line: 128 bytes, as x86-64 fetches 64-byte lines in pairs.
 #[repr(align(128))]
 #[derive(Default)]
 struct Padded<T>(T);

@@ -64,24 +64,23 @@ async fn process(
     ctx: &Context,
     delivery: Delivery,
 ) {
-    let Delivery { mut incoming, acker } = delivery;
+    let Delivery { incoming: mut delivered, acker } = delivery;
     if template.is_parameterized() {
-        let params = template.matches(&incoming.channel).unwrap_or_default();
+        let params = template.matches(&delivered.channel).unwrap_or_default();
         // The broker's is the only reference (a clone only if it kept one).
-        Arc::make_mut(&mut incoming).params = params;
+        Arc::make_mut(&mut delivered).params = params;
     }
-    let attempt = incoming.attempt;
+    let attempt = delivered.attempt;
     // At debug level, as tower-http's request spans: with the default `info` filter an
     // enabled span cost a sixth of a delivery (the fmt layer formats its fields when it
     // is made). The failure events below carry consumer, channel and attempt themselves.
     let span = tracing::debug_span!(
         "tidings.delivery",
         consumer = decl.id,
-        channel = %incoming.channel,
+        channel = %delivered.channel,
         attempt,
     );
     async move {
-        let delivered = incoming;
         let channel = &*delivered.channel;
         let consumer = decl.id;
         // The handler's context is its own (it carries the delivery); the worker's serves
