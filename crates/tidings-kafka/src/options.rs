@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 use serde_json::{json, Map, Value};
@@ -15,6 +14,7 @@ use tidings_core::broker::ChannelOptions;
 use tidings_core::Error;
 
 use crate::config::KafkaConfig;
+use crate::context::LogContext;
 
 /// How long topic creation waits for the cluster.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -126,8 +126,10 @@ pub(crate) async fn ensure_topic(
     for (k, v) in config.common() {
         cc.set(k, v);
     }
-    let admin: AdminClient<DefaultClientContext> =
-        cc.create().map_err(|e| Error::broker(server, format!("cannot create the Kafka admin client: {e}")))?;
+    // Its logs and errors go to `tracing` with the server's name, as the other clients'.
+    let admin: AdminClient<LogContext> = cc
+        .create_with_context(LogContext::new(server))
+        .map_err(|e| Error::broker(server, format!("cannot create the Kafka admin client: {e}")))?;
     let partitions = declared.partitions.map_or(-1, |p| p as i32);
     let replication = TopicReplication::Fixed(declared.replicas.map_or(-1, i32::from));
     let mut new = NewTopic::new(topic, partitions, replication);

@@ -135,3 +135,52 @@ async fn an_unreachable_broker_fails_the_connection_with_a_clear_error() {
     let err = KafkaBroker::connect("main", "kafka://127.0.0.1:1").await.expect_err("an error").to_string();
     assert!(err.contains("127.0.0.1:1") && err.contains("did not answer"), "{err}");
 }
+
+/// The names of this process's threads (`/proc/self/task/*/comm`, 15 bytes at most).
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim_end().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The producer's poll thread sleeps while nothing is in flight: publishes that start
+/// together after a quiet spell must all be confirmed, and dropping the broker ends the
+/// thread. (How soon they are confirmed is not asserted: a lost wake-up would still be
+/// served by the thread's idle poll a second later; `docs/benchmarks.md` has the timing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_after_an_idle_spell_are_confirmed_and_dropping_the_broker_ends_its_poll_thread() {
+    require_broker();
+    let run = run_id("idle");
+    // Thread names are cut to 15 bytes: "kafka-pub-idlep" is this test's producer.
+    let thread = "kafka-pub-idlepub"[..15].to_owned();
+    let broker = KafkaBroker::connect("idlepub", &url(&run)).await.unwrap();
+    assert_eq!(thread_names().iter().filter(|n| **n == thread).count(), 1, "one poll thread: {:?}", thread_names());
+    for round in 0..3 {
+        // Longer than the poll thread's idle wait, so it is asleep when the round starts.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let sends = (0..20).map(|i| broker.publish("idle.events", message(&format!("{round}-{i}"), &format!("k{i}"))));
+        let confirmed = tokio::time::timeout(WAIT, futures::future::join_all(sends))
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: publishes not confirmed within {WAIT:?}"));
+        for (i, result) in confirmed.into_iter().enumerate() {
+            result.unwrap_or_else(|e| panic!("round {round}, publish {i}: {e}"));
+        }
+    }
+    let stopped = tokio::time::timeout(
+        WAIT,
+        // Dropping joins the poll thread: blocking.
+        tokio::task::spawn_blocking(move || {
+            drop(broker);
+            thread_names()
+        }),
+    )
+    .await
+    .expect("dropping the broker returned")
+    .unwrap();
+    assert!(!stopped.contains(&thread), "the poll thread ended with its producer: {stopped:?}");
+}
