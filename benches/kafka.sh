@@ -32,18 +32,31 @@ for r in $(seq "$RUNS"); do
   # so the partitions get even shares); its publish figure is the unkeyed run below,
   # which publishes as tidings and FastStream do (no key), to a topic of its own.
   "$K" raw-publish --keys --topic "${run}bench.orders" --n "$N" 2>/dev/null >/dev/null
-  "$K" raw-publish --topic "${run}raw.published" --n "$N" 2>/dev/null | tee -a "$f"
-  # And with tidings' linger (1 ms; librdkafka's default is 5 ms).
-  "$K" raw-publish --linger-ms 1 --topic "${run}raw1.published" --n "$N" 2>/dev/null | tee -a "$f"
-  # And encoding the order for every send, as tidings' typed publish does; then also
-  # with the four headers a tidings publish carries: like for like.
-  "$K" raw-publish --linger-ms 1 --encode --topic "${run}raw1e.published" --n "$N" 2>/dev/null | tee -a "$f"
-  "$K" raw-publish --linger-ms 1 --encode --headers --topic "${run}raw1eh.published" --n "$N" 2>/dev/null | tee -a "$f"
-  "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+  # The publishers, each to a topic of its own, in an order that rotates every round:
+  # Tansu's memory storage slows as it fills, and a fixed order would always hand the
+  # last publisher the slowest broker.
+  pubs=(raw raw1 raw1e raw1eh tidings)
+  for i in "${!pubs[@]}"; do
+    p=${pubs[$(( (i + r) % ${#pubs[@]} ))]}
+    case $p in
+      # Unkeyed, as tidings' and FastStream's publishes, at librdkafka's default linger (5 ms).
+      raw) "$K" raw-publish --topic "${run}raw.published" --n "$N" 2>/dev/null | tee -a "$f" ;;
+      # At tidings' linger (1 ms).
+      raw1) "$K" raw-publish --linger-ms 1 --topic "${run}raw1.published" --n "$N" 2>/dev/null | tee -a "$f" ;;
+      # Encoding the order for every send, as tidings' typed publish does; then also with
+      # the four headers a tidings publish carries: like for like.
+      raw1e) "$K" raw-publish --linger-ms 1 --encode --topic "${run}raw1e.published" --n "$N" 2>/dev/null | tee -a "$f" ;;
+      raw1eh) "$K" raw-publish --linger-ms 1 --encode --headers --topic "${run}raw1eh.published" --n "$N" 2>/dev/null | tee -a "$f" ;;
+      tidings) "$K" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f" ;;
+    esac
+  done
+  # The consumers read the same topic; which goes first alternates, as above.
+  raw_consume() { "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"; }
+  if (( r % 2 )); then raw_consume; fi
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
+  if (( r % 2 == 0 )); then raw_consume; fi
   # The older build reads the same topic in a consumer group of its own.
   [[ -z ${BEFORE:-} ]] || "$BEFORE/kafka" tidings-consume --prefix "${run}" --group-prefix "${run}before-" --n "$N" 2>/dev/null | tee -a "$fb"
-  "$K" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f"
   [[ ${FS:-1} == 0 ]] && continue
   (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py consume --topic "${run}bench.orders" --n "$FS_N" 2>/dev/null) | tee -a "$f"
   (cd "$HERE/peers/faststream" && "$PY" bench_kafka.py publish --topic "${run}fs.published" --n "$FS_N" 2>/dev/null) | tee -a "$f"
