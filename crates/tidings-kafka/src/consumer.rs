@@ -197,14 +197,19 @@ struct Dispatch {
 
 impl Dispatch {
     fn mark_ready(&mut self, tp: &Tp) -> bool {
-        match self.partitions.get_mut(tp) {
-            Some(p) if !p.busy && !p.revoking && !p.in_ready && !p.queue.is_empty() => {
-                p.in_ready = true;
-                self.ready.push_back(tp.clone());
-                true
-            }
-            _ => false,
-        }
+        self.partitions.get_mut(tp).is_some_and(|p| list_if_ready(p, &mut self.ready, tp))
+    }
+}
+
+/// Lists `p`, the state of `tp`, in `ready` when it has a message to hand out and none
+/// out. For a caller that already holds the state: no second lookup of the partition.
+fn list_if_ready(p: &mut PartitionState, ready: &mut VecDeque<Tp>, tp: &Tp) -> bool {
+    if !p.busy && !p.revoking && !p.in_ready && !p.queue.is_empty() {
+        p.in_ready = true;
+        ready.push_back(tp.clone());
+        true
+    } else {
+        false
     }
 }
 
@@ -320,24 +325,35 @@ impl Shared {
         let mut woke = 0;
         let mut guard = self.lock();
         let st = &mut *guard;
-        for record in records.drain(..) {
-            let tp = record.tp();
+        // A fetch brings runs of one partition's messages: one lookup of its state a run,
+        // not one a message.
+        let mut records = records.drain(..).peekable();
+        while let Some(first) = records.next() {
+            let tp = first.tp();
+            let same = |r: &Record| r.partition == tp.1 && r.topic == tp.0;
             let Some(p) = st.partitions.get_mut(&tp) else {
                 // Fetched before a revocation took effect: the next owner fetches it again.
-                tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
-                    "message of a partition no longer assigned; dropped");
+                let mut next = Some(first);
+                while let Some(record) = next {
+                    tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                        "message of a partition no longer assigned; dropped");
+                    next = records.next_if(same);
+                }
                 continue;
             };
-            // Revoked, or assigned again after it was fetched (librdkafka fetches again
-            // from the committed offset then): not this assignment's message.
-            if p.revoking || p.epoch > record.generation {
-                continue;
+            let mut next = Some(first);
+            while let Some(record) = next {
+                // Revoked, or assigned again after it was fetched (librdkafka fetches again
+                // from the committed offset then): not this assignment's message.
+                if !p.revoking && p.epoch <= record.generation {
+                    p.queue.push_back(record);
+                }
+                next = records.next_if(same);
             }
-            p.queue.push_back(record);
             if !p.paused && p.queue.len() >= self.max_buffered && !full.contains(&tp) {
                 full.push(tp.clone());
             }
-            if st.mark_ready(&tp) {
+            if list_if_ready(p, &mut st.ready, &tp) {
                 woke += 1;
             }
         }
@@ -447,7 +463,8 @@ impl Shared {
     /// out the next message.
     fn settle(&self, record: &Record, epoch: u64) {
         let tp = record.tp();
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         match st.partitions.get_mut(&tp) {
             Some(p) if p.epoch == epoch => {
                 p.busy = false;
@@ -456,15 +473,15 @@ impl Shared {
                 st.uncommitted += 1;
                 // No wake-up: the worker that settled takes the next ready partition
                 // when it asks again (see the module's documentation).
-                st.mark_ready(&tp);
+                list_if_ready(p, &mut st.ready, &tp);
                 let revoke_waiting = st.revoke_waiting;
-                drop(st);
+                drop(guard);
                 if revoke_waiting {
                     self.changed.notify_all();
                 }
             }
             _ => {
-                drop(st);
+                drop(guard);
                 tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
                     "settled after its partition was revoked; the next owner handles it again");
                 self.changed.notify_all();
@@ -853,7 +870,7 @@ pub(crate) fn subscribe(
         consumer,
         commit_interval: config.commit_interval,
         commit_batch: config.commit_batch,
-        topics: HashMap::default(),
+        topics: Topics::default(),
         last_error: None,
     };
     let thread = std::thread::Builder::new()
@@ -1010,8 +1027,38 @@ fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
 }
 
 /// Per topic and partition, the topic's name and channel that the partition's records
-/// share.
-type Topics = HashMap<String, HashMap<i32, (Arc<str>, Arc<str>)>>;
+/// share, and the last partition looked up (a fetch brings runs of one partition's
+/// messages: most records need no lookup).
+#[derive(Default)]
+struct Topics {
+    by_topic: HashMap<String, HashMap<i32, (Arc<str>, Arc<str>)>>,
+    last: Option<(i32, Arc<str>, Arc<str>)>,
+}
+
+impl Topics {
+    /// The shared name and channel of `topic`'s `partition`.
+    fn names(&mut self, prefix: &str, topic: &str, partition: i32) -> (Arc<str>, Arc<str>) {
+        if let Some((p, t, c)) = &self.last {
+            if *p == partition && **t == *topic {
+                return (t.clone(), c.clone());
+            }
+        }
+        if !self.by_topic.contains_key(topic) {
+            self.by_topic.insert(topic.to_owned(), HashMap::default());
+        }
+        let partitions = self.by_topic.get_mut(topic).expect("inserted above");
+        let (t, c) = partitions
+            .entry(partition)
+            .or_insert_with(|| {
+                let t: Arc<str> = Arc::from(topic);
+                let c: Arc<str> = Arc::from(t.strip_prefix(prefix).unwrap_or(&t));
+                (t, c)
+            })
+            .clone();
+        self.last = Some((partition, t.clone(), c.clone()));
+        (t, c)
+    }
+}
 
 /// A fetched message as an owned record, with its key and payload as [`copy_out`] made
 /// them. `topics` gives every partition its own copy of the topic's name and channel:
@@ -1026,18 +1073,7 @@ fn to_record(
     key: Option<Bytes>,
     payload: Bytes,
 ) -> Record {
-    if !topics.contains_key(m.topic()) {
-        topics.insert(m.topic().to_owned(), HashMap::default());
-    }
-    let partitions = topics.get_mut(m.topic()).expect("inserted above");
-    let (topic, channel) = partitions
-        .entry(m.partition())
-        .or_insert_with(|| {
-            let t: Arc<str> = Arc::from(m.topic());
-            let c: Arc<str> = Arc::from(t.strip_prefix(prefix).unwrap_or(&t));
-            (t, c)
-        })
-        .clone();
+    let (topic, channel) = topics.names(prefix, m.topic(), m.partition());
     let headers = match m.headers() {
         Some(h) if h.count() > 0 => Some(Box::new(text_headers(h.iter().map(|h| (h.key, h.value))))),
         _ => None,
@@ -1136,6 +1172,30 @@ mod tests {
         assert_eq!(commits(&s), vec![(0, 1)], "committed up to the settled message only");
         b.acker.ack().await.unwrap();
         assert_eq!(commits(&s), vec![(0, 1), (1, 8)]);
+    }
+
+    #[tokio::test]
+    async fn one_push_of_interleaved_runs_keeps_each_partition_in_order_and_drops_what_is_not_ours() {
+        let s = shared(100);
+        assign(&s, &[0, 1]);
+        // Fetched before the current assignment: not this assignment's message.
+        let stale = Record { generation: 0, ..record(1, 99) };
+        let mut fetched = vec![record(0, 0), record(0, 1), record(1, 5), stale, record(1, 6), record(0, 2), record(9, 0)];
+        assert!(s.push(&mut fetched).is_empty(), "nothing is full");
+        assert!(fetched.is_empty(), "push drains what it was given");
+        let a = s.take().unwrap();
+        let b = s.take().unwrap();
+        assert_eq!((body(&a).as_str(), body(&b).as_str()), ("0:0", "1:5"), "ready in the order they became so");
+        assert!(s.take().is_none(), "one message of a partition out at a time; partition 9 is not assigned");
+        a.acker.ack().await.unwrap();
+        b.acker.ack().await.unwrap();
+        let mut order = Vec::new();
+        while let Some(d) = s.take() {
+            order.push(body(&d));
+            d.acker.ack().await.unwrap();
+        }
+        assert_eq!(order, ["0:1", "1:6", "0:2"], "each partition in fetch order, the stale record dropped");
+        assert_eq!(commits(&s), vec![(0, 3), (1, 7)]);
     }
 
     #[tokio::test(start_paused = true)]
