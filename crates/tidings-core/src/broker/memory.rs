@@ -134,10 +134,23 @@ impl Group {
     /// takes no message.
     async fn pop(&self) -> Option<Incoming> {
         let message = self.rx.recv().await.ok()?;
+        self.popped();
+        Some(message)
+    }
+
+    /// The next message if one is queued now.
+    fn try_pop(&self) -> Option<Incoming> {
+        let message = self.rx.try_recv().ok()?;
+        self.popped();
+        Some(message)
+    }
+
+    /// A message left the queue: wakes the waiting publishers once it is down to
+    /// `resume_at`.
+    fn popped(&self) {
         if self.publishers_waiting.load(Ordering::SeqCst) > 0 && self.rx.len() <= self.resume_at {
             self.room.notify_waiters();
         }
-        Some(message)
     }
 }
 
@@ -319,7 +332,17 @@ impl Broker for MemoryBroker {
         let closed = move || Error::broker("memory", format!("queue for `{address}` is closed"));
         // Where every group has room (nearly always) the message is enqueued now: no
         // future of a couple of kilobytes to allocate for a publish that does not wait.
-        if groups.iter().filter(|g| g.template.is_match(address)).all(|g| g.has_room()) {
+        // One group (the usual case) gets the message itself, with no copies to hand out.
+        if count == 1 {
+            if let Some(group) = groups.iter().find(|g| g.template.is_match(address)).filter(|g| g.has_room()) {
+                let counted = InFlight::count(group);
+                if group.tx.try_send(incoming).is_err() {
+                    return Box::pin(std::future::ready(Err(closed())));
+                }
+                counted.keep();
+                return super::settled();
+            }
+        } else if groups.iter().filter(|g| g.template.is_match(address)).all(|g| g.has_room()) {
             let mut copies = Copies { message: Some(incoming), left: count };
             for group in groups.iter().filter(|g| g.template.is_match(address)) {
                 let Some(message) = copies.next() else { break };
@@ -404,13 +427,26 @@ struct MemorySubscription {
     group: Arc<Group>,
 }
 
+impl MemorySubscription {
+    fn delivery(&self, incoming: Incoming) -> Delivery {
+        Delivery { incoming: Arc::new(incoming), acker: Box::new(MemoryAcker { group: self.group.clone() }) }
+    }
+}
+
 impl Subscription for MemorySubscription {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
+        // Nothing is taken before the first poll: a `next()` dropped unpolled (the loser
+        // of a `select!`) takes no message.
         Box::pin(async move {
+            // A message already queued (the usual case under load) is taken without
+            // awaiting `recv`: the message was copied again through each of its layers
+            // (callgrind: six copies of the 448-byte message a delivery).
+            if let Some(incoming) = self.group.try_pop() {
+                return Some(self.delivery(incoming));
+            }
             // async-channel's recv is cancel-safe: a dropped recv takes no message.
             let incoming = self.group.pop().await?;
-            let acker = MemoryAcker { group: self.group.clone() };
-            Some(Delivery { incoming: Arc::new(incoming), acker: Box::new(acker) })
+            Some(self.delivery(incoming))
         })
     }
 }
@@ -472,6 +508,21 @@ mod tests {
 
     fn msg(body: &str) -> Outgoing {
         Outgoing { payload: body.as_bytes().to_vec().into(), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_next_dropped_before_it_is_polled_takes_no_message() {
+        let b = MemoryBroker::new(16);
+        let sub = b.subscribe(spec("orders", Some("g"))).await.unwrap();
+        b.publish("orders", msg("only")).await.unwrap();
+        drop(sub.next());
+        let d = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("the message is still queued")
+            .unwrap();
+        assert_eq!(&d.incoming.payload[..], b"only");
+        d.acker.ack().await.unwrap();
+        assert_eq!(b.in_flight(), 0);
     }
 
     #[tokio::test]
