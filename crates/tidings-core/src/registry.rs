@@ -11,8 +11,11 @@ use crate::broker::Outgoing;
 use crate::error::Error;
 use crate::runtime::context::Context;
 
-/// What a generated handler returns: the encoded reply, if the handler has one.
-pub type HandlerFuture = BoxFuture<'static, Result<Option<Outgoing>, Error>>;
+/// What a generated handler returns: the encoded reply, if the handler has one. Boxed: the
+/// result travels through several futures of the pipeline, and a handler without a reply
+/// (most of them) then moves a pointer, not a message of a few hundred bytes (its inline
+/// headers), at every step.
+pub type HandlerFuture = BoxFuture<'static, Result<Option<Box<Outgoing>>, Error>>;
 
 /// The type-erased handler the consumer macro generates: decode -> extract -> call the
 /// user's function -> encode its return value.

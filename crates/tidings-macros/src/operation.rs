@@ -306,6 +306,7 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                 #(#extract)*
                 let __output = #ident(__message #(, #extractor_names)*).await;
                 ::tidings::HandlerOutput::into_outgoing(__output, &__ctx, #key_arg)
+                    .map(|__reply| __reply.map(::std::boxed::Box::new))
             })
         }
 

@@ -92,7 +92,7 @@ async fn process(
             Err(panic) => Err(Error::msg(format!("handler panicked: {}", panic_text(&panic)))),
         };
         let result = match result {
-            Ok(Some(reply)) => publish_reply(decl, reply_template, ctx, &delivered, reply).await,
+            Ok(Some(reply)) => publish_reply(decl, reply_template, ctx, &delivered, *reply).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
