@@ -47,7 +47,14 @@ impl Codec for Json {
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoxError> {
-        Ok(serde_json::from_slice(bytes)?)
+        // One UTF-8 check of the whole payload, then serde_json's `&str` reader, which
+        // checks no string again. Its slice reader checks every string on its own, and
+        // those short checks were an eighth of decoding an order (callgrind).
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(serde_json::from_str(text)?),
+            // Not UTF-8, so not JSON: the slice reader's error says where (line, column).
+            Err(_) => Ok(serde_json::from_slice(bytes)?),
+        }
     }
 }
 
@@ -82,5 +89,23 @@ mod tests {
             assert_eq!(encoded, serde_json::to_vec(&value).unwrap(), "length {len}");
             assert_eq!(Json::decode::<String>(&encoded).unwrap(), value);
         }
+    }
+
+    #[test]
+    fn json_decodes_text_beyond_ascii_and_says_where_bad_input_is() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Customer {
+            name: String,
+            tags: Vec<String>,
+        }
+        let text = r#"{"name": "Zoë é ✓", "tags": ["ünïcode", "日本"]}"#;
+        let decoded: Customer = Json::decode(text.as_bytes()).unwrap();
+        assert_eq!(decoded, Customer { name: "Zoë é ✓".into(), tags: vec!["ünïcode".into(), "日本".into()] });
+        // Not UTF-8 (a lone 0xff inside a string): an error naming the place, not a panic.
+        let err = Json::decode::<Customer>(b"{\"name\": \"a\xff\", \"tags\": []}").unwrap_err().to_string();
+        assert!(err.contains("line 1 column"), "{err}");
+        // Malformed JSON: the same.
+        let err = Json::decode::<Customer>(b"{\"name\": \"a\",\n \"tags\": [1}").unwrap_err().to_string();
+        assert!(err.contains("line 2 column"), "{err}");
     }
 }
