@@ -51,7 +51,12 @@ for r in $(seq "$RUNS"); do
     esac
   done
   # The consumers read the same topic; which goes first alternates, as above.
-  raw_consume() { "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"; }
+  # The raw consumer decodes with serde_json::from_slice, as a raw client usually does;
+  # with --str-decode, as tidings' codec does (one UTF-8 check, then from_str).
+  raw_consume() {
+    "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+    "$K" raw-consume --str-decode --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+  }
   if (( r % 2 )); then raw_consume; fi
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   if (( r % 2 == 0 )); then raw_consume; fi

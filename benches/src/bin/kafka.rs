@@ -10,8 +10,10 @@
 //!   four headers a tidings publish carries (content type, a new correlation id, the
 //!   message name, a new `traceparent`). Without them the same pre-encoded bytes go out
 //!   every time, with no headers.
-//! - `raw-consume --topic T`: rdkafka `StreamConsumer`, N messages, each JSON-decoded
-//!   into `OrderCreated` (the raw-client baseline).
+//! - `raw-consume --topic T [--str-decode]`: rdkafka `StreamConsumer`, N messages, each
+//!   JSON-decoded into `OrderCreated` with `serde_json::from_slice` (the raw-client
+//!   baseline); `--str-decode` decodes as tidings' codec does (one UTF-8 check, then
+//!   `from_str`), to tell the framework's cost from the decoder's.
 //! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
 //!   `topic_prefix`, so the consumer's `bench.orders` is the topic the raw producer
 //!   filled; its consumer group is `G` + `bench`, `G` defaulting to `P`).
@@ -140,6 +142,7 @@ async fn main() -> Result<(), tidings::Error> {
         }
         "raw-consume" => {
             let topic = text_arg("--topic");
+            let str_decode = std::env::args().any(|a| a == "--str-decode");
             let consumer: StreamConsumer = ClientConfig::new()
                 .set("bootstrap.servers", BROKERS)
                 .set("group.id", format!("raw-{}", std::process::id()))
@@ -155,11 +158,19 @@ async fn main() -> Result<(), tidings::Error> {
                 let Some(m) = stream.next().await else { break };
                 let m = m.map_err(tidings::Error::msg)?;
                 start.get_or_insert_with(Instant::now);
-                let order: OrderCreated = serde_json::from_slice(m.payload().unwrap_or_default()).map_err(tidings::Error::msg)?;
+                let payload = m.payload().unwrap_or_default();
+                let order: OrderCreated = if str_decode {
+                    // As tidings' JSON codec decodes: one UTF-8 check, then the str reader.
+                    let text = std::str::from_utf8(payload).map_err(tidings::Error::msg)?;
+                    serde_json::from_str(text).map_err(tidings::Error::msg)?
+                } else {
+                    serde_json::from_slice(payload).map_err(tidings::Error::msg)?
+                };
                 black_box(order.items.len());
                 seen += 1;
             }
-            report("consume", "rdkafka", start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+            let name = if str_decode { "rdkafka + str decode" } else { "rdkafka" };
+            report("consume", name, start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
         }
         "tidings-consume" | "tidings-publish" => {
             let prefix = text_arg("--prefix");
