@@ -1031,14 +1031,17 @@ fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
 /// messages: most records need no lookup).
 #[derive(Default)]
 struct Topics {
-    by_topic: HashMap<String, HashMap<i32, (Arc<str>, Arc<str>)>>,
-    last: Option<(i32, Arc<str>, Arc<str>)>,
+    by_topic: HashMap<String, HashMap<i32, Names>>,
+    last: Option<(i32, Names)>,
 }
+
+/// A partition's shared topic name and channel.
+type Names = (Arc<str>, Arc<str>);
 
 impl Topics {
     /// The shared name and channel of `topic`'s `partition`.
-    fn names(&mut self, prefix: &str, topic: &str, partition: i32) -> (Arc<str>, Arc<str>) {
-        if let Some((p, t, c)) = &self.last {
+    fn names(&mut self, prefix: &str, topic: &str, partition: i32) -> Names {
+        if let Some((p, (t, c))) = &self.last {
             if *p == partition && **t == *topic {
                 return (t.clone(), c.clone());
             }
@@ -1055,7 +1058,7 @@ impl Topics {
                 (t, c)
             })
             .clone();
-        self.last = Some((partition, t.clone(), c.clone()));
+        self.last = Some((partition, (t.clone(), c.clone())));
         (t, c)
     }
 }
