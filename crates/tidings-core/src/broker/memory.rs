@@ -6,7 +6,8 @@
 //! - Bounded queues: `publish` waits while a group's queue is full (back-pressure), so a
 //!   publisher cannot run ahead of its consumers without bound. A waiting publisher
 //!   resumes once a quarter of the queue is free, not at every free slot, and a queue
-//!   takes memory as it fills, not its whole capacity up front.
+//!   takes memory as it fills (and keeps what it took, at most its bound), not its whole
+//!   capacity up front.
 //! - Ack/nack: a retried message goes back to its group's queue after the delay; a
 //!   rejected one is kept as a dead letter, readable through [`MemoryBroker::dead_letters`].
 //! - Like NATS core, a message published where no group is subscribed is dropped.
@@ -44,11 +45,15 @@ struct Group {
     // Observers (test captures) do not count towards `in_flight`: `settled` must not
     // wait for a test to read what it captured.
     tracked: bool,
-    // Unbounded underneath, which allocates as it fills (a bounded channel allocates every
-    // slot when made: 1,024 messages of 448 bytes for a group that may never see one);
-    // `push` bounds it.
-    tx: async_channel::Sender<Incoming>,
-    rx: async_channel::Receiver<Incoming>,
+    // A ring that grows as it fills and keeps its room (a bounded channel allocates every
+    // slot when made: 1,024 messages of 448 bytes for a group that may never see one; an
+    // unbounded one allocated and zeroed a 14 KB block every 31 messages and freed it
+    // again, 4% of a consumed message's instructions); `push` bounds it.
+    queue: Mutex<std::collections::VecDeque<Incoming>>,
+    // The queue's length, readable without its lock.
+    len: AtomicUsize,
+    // Wakes a consumer waiting in `pop`.
+    arrived: Notify,
     capacity: usize,
     // Back-pressure with hysteresis: a publisher that found the queue full waits until it
     // is down to `resume_at`. Woken at every free slot, a publisher ahead of its
@@ -106,51 +111,74 @@ impl Group {
     }
 
     /// Enqueues, first waiting while the queue is full. The bound holds per publisher:
-    /// publishers that find room at the same moment may each add one more. `Err` gives
-    /// the message back when the queue is closed.
-    async fn push(&self, message: Incoming) -> Result<(), Incoming> {
-        if self.rx.len() >= self.capacity {
-            while self.rx.len() > self.resume_at {
+    /// publishers that find room at the same moment may each add one more.
+    async fn push(&self, message: Incoming) {
+        if self.len() >= self.capacity {
+            while self.len() > self.resume_at {
                 let notified = self.room.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 let _waiting = Waiting::new(&self.publishers_waiting);
                 // Checked after registering: a consumer that made room before we were
                 // counted saw no one waiting and woke no one.
-                if self.rx.len() > self.resume_at {
+                if self.len() > self.resume_at {
                     notified.await;
                 }
             }
         }
-        self.tx.try_send(message).map_err(|e| e.into_inner())
+        self.enqueue(message);
+    }
+
+    /// Adds a message now (the bound is the caller's) and wakes a waiting consumer.
+    fn enqueue(&self, message: Incoming) {
+        let mut queue = lock(&self.queue);
+        queue.push_back(message);
+        self.len.store(queue.len(), Ordering::SeqCst);
+        drop(queue);
+        // With no consumer waiting, a permit for the next one to wait: it then looks again.
+        self.arrived.notify_one();
+    }
+
+    /// Messages queued.
+    fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
     }
 
     /// Whether a publish would not wait.
     fn has_room(&self) -> bool {
-        self.rx.len() < self.capacity
+        self.len() < self.capacity
     }
 
-    /// The next message; `None` when the queue is closed. Cancel-safe: a dropped call
-    /// takes no message.
+    /// The next message. Cancel-safe: a dropped call takes no message (and a wake-up it
+    /// was given passes on to another waiting consumer).
     async fn pop(&self) -> Option<Incoming> {
-        let message = self.rx.recv().await.ok()?;
-        self.popped();
-        Some(message)
+        loop {
+            if let Some(message) = self.try_pop() {
+                return Some(message);
+            }
+            // Registered before looking again, so a message queued in between wakes us.
+            let notified = self.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(message) = self.try_pop() {
+                return Some(message);
+            }
+            notified.await;
+        }
     }
 
-    /// The next message if one is queued now.
+    /// The next message if one is queued now; wakes the waiting publishers once the
+    /// queue is down to `resume_at`.
     fn try_pop(&self) -> Option<Incoming> {
-        let message = self.rx.try_recv().ok()?;
-        self.popped();
-        Some(message)
-    }
-
-    /// A message left the queue: wakes the waiting publishers once it is down to
-    /// `resume_at`.
-    fn popped(&self) {
-        if self.publishers_waiting.load(Ordering::SeqCst) > 0 && self.rx.len() <= self.resume_at {
+        let mut queue = lock(&self.queue);
+        let message = queue.pop_front()?;
+        let len = queue.len();
+        self.len.store(len, Ordering::SeqCst);
+        drop(queue);
+        if self.publishers_waiting.load(Ordering::SeqCst) > 0 && len <= self.resume_at {
             self.room.notify_waiters();
         }
+        Some(message)
     }
 }
 
@@ -284,7 +312,6 @@ impl MemoryBroker {
                 return Ok(g.clone());
             }
         }
-        let (tx, rx) = async_channel::unbounded();
         let capacity = self.inner.capacity;
         let literal = (!template.is_parameterized()).then(|| Arc::from(template.as_str()));
         let group = Arc::new(Group {
@@ -292,8 +319,9 @@ impl MemoryBroker {
             literal,
             name: spec.group.clone(),
             tracked,
-            tx,
-            rx,
+            queue: Mutex::default(),
+            len: AtomicUsize::new(0),
+            arrived: Notify::new(),
             capacity,
             resume_at: capacity - (capacity / 4).max(1),
             room: Notify::new(),
@@ -329,28 +357,21 @@ impl Broker for MemoryBroker {
             attempt: 1,
             params: Default::default(),
         };
-        let closed = move || Error::broker("memory", format!("queue for `{address}` is closed"));
         // Where every group has room (nearly always) the message is enqueued now: no
         // future of a couple of kilobytes to allocate for a publish that does not wait.
         // One group (the usual case) gets the message itself, with no copies to hand out.
         if count == 1 {
             if let Some(group) = groups.iter().find(|g| g.template.is_match(address)).filter(|g| g.has_room()) {
-                let counted = InFlight::count(group);
-                if group.tx.try_send(incoming).is_err() {
-                    return Box::pin(std::future::ready(Err(closed())));
-                }
-                counted.keep();
+                InFlight::count(group).keep();
+                group.enqueue(incoming);
                 return super::settled();
             }
         } else if groups.iter().filter(|g| g.template.is_match(address)).all(|g| g.has_room()) {
             let mut copies = Copies { message: Some(incoming), left: count };
             for group in groups.iter().filter(|g| g.template.is_match(address)) {
                 let Some(message) = copies.next() else { break };
-                let counted = InFlight::count(group);
-                if group.tx.try_send(message).is_err() {
-                    return Box::pin(std::future::ready(Err(closed())));
-                }
-                counted.keep();
+                InFlight::count(group).keep();
+                group.enqueue(message);
             }
             return super::settled();
         }
@@ -363,9 +384,7 @@ impl Broker for MemoryBroker {
                 // must not leave `settled` waiting for a message that never was.
                 let counted = InFlight::count(group);
                 // Waits while the queue is full: back-pressure on the publisher.
-                if group.push(message).await.is_err() {
-                    return Err(closed());
-                }
+                group.push(message).await;
                 counted.keep();
             }
             Ok(())
@@ -438,13 +457,7 @@ impl Subscription for MemorySubscription {
         // Nothing is taken before the first poll: a `next()` dropped unpolled (the loser
         // of a `select!`) takes no message.
         Box::pin(async move {
-            // A message already queued (the usual case under load) is taken without
-            // awaiting `recv`: the message was copied again through each of its layers
-            // (callgrind: six copies of the 448-byte message a delivery).
-            if let Some(incoming) = self.group.try_pop() {
-                return Some(self.delivery(incoming));
-            }
-            // async-channel's recv is cancel-safe: a dropped recv takes no message.
+            // `pop` is cancel-safe: a dropped wait takes no message.
             let incoming = self.group.pop().await?;
             Some(self.delivery(incoming))
         })
@@ -473,9 +486,7 @@ impl Acker for MemoryAcker {
                 // counted in flight until it is finally acked or rejected.
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    if group.push(incoming).await.is_err() {
-                        group.settle_one();
-                    }
+                    group.push(incoming).await;
                 });
             }
             Nack::Reject { reason } => {
@@ -635,7 +646,7 @@ mod tests {
         assert_eq!(b.in_flight(), 1, "the dropped publish is not in flight");
         let d = s.next().await.unwrap();
         assert_eq!(&d.incoming.payload[..], b"1");
-        assert_eq!(group.rx.len(), 0, "the dropped publish enqueued nothing");
+        assert_eq!(group.len(), 0, "the dropped publish enqueued nothing");
         d.acker.ack().await.unwrap();
         tokio::time::timeout(Duration::from_secs(5), b.settled()).await.expect("settled");
     }
