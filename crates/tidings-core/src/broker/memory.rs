@@ -536,6 +536,72 @@ mod tests {
         assert_eq!(b.in_flight(), 0);
     }
 
+    /// Publishers and consumers on several threads through a small queue, with consumers
+    /// dropping waits at random (as a worker's `select!` does at shutdown): every message
+    /// arrives exactly once, and nothing is left in flight.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn many_publishers_and_consumers_on_a_small_queue_lose_and_repeat_nothing() {
+        const PUBLISHERS: u32 = 4;
+        const EACH: u32 = 2_000;
+        let b = MemoryBroker::new(8);
+        let subs: Vec<Arc<dyn Subscription>> = {
+            let mut v = Vec::new();
+            for _ in 0..3 {
+                v.push(Arc::from(b.subscribe(spec("orders", Some("g"))).await.unwrap()));
+            }
+            v
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let total = (PUBLISHERS * EACH) as usize;
+        let mut consumers = Vec::new();
+        for (i, sub) in subs.into_iter().enumerate() {
+            let seen = seen.clone();
+            consumers.push(tokio::spawn(async move {
+                let mut turn = i;
+                while lock(&seen).len() < total {
+                    turn += 1;
+                    // Every third wait is given up after a moment and started again.
+                    let d = if turn % 3 == 0 {
+                        match tokio::time::timeout(Duration::from_micros(50), sub.next()).await {
+                            Ok(d) => d,
+                            Err(_) => continue,
+                        }
+                    } else {
+                        match tokio::time::timeout(Duration::from_millis(100), sub.next()).await {
+                            Ok(d) => d,
+                            Err(_) => continue,
+                        }
+                    };
+                    let d = d.expect("the subscription does not end");
+                    lock(&seen).push(String::from_utf8(d.incoming.payload.to_vec()).unwrap());
+                    d.acker.ack().await.unwrap();
+                }
+            }));
+        }
+        let mut publishers = Vec::new();
+        for p in 0..PUBLISHERS {
+            let b = b.clone();
+            publishers.push(tokio::spawn(async move {
+                for i in 0..EACH {
+                    b.publish("orders", msg(&format!("{p}-{i}"))).await.unwrap();
+                }
+            }));
+        }
+        for p in publishers {
+            p.await.unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(60), b.settled()).await.expect("everything settled");
+        for c in consumers {
+            c.await.unwrap();
+        }
+        let mut seen = std::mem::take(&mut *lock(&seen));
+        assert_eq!(seen.len(), total, "each message once");
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), total, "no message twice");
+        assert_eq!(b.in_flight(), 0);
+    }
+
     #[tokio::test]
     async fn one_delivery_per_group_and_every_group_gets_it() {
         let b = MemoryBroker::new(16);
