@@ -330,25 +330,23 @@ impl Shared {
         let mut records = records.drain(..).peekable();
         while let Some(first) = records.next() {
             let tp = first.tp();
-            let same = |r: &Record| r.partition == tp.1 && r.topic == tp.0;
+            // This record and the ones of its partition right after it.
+            let run = std::iter::once(first)
+                .chain(std::iter::from_fn(|| records.next_if(|r| r.partition == tp.1 && r.topic == tp.0)));
             let Some(p) = st.partitions.get_mut(&tp) else {
                 // Fetched before a revocation took effect: the next owner fetches it again.
-                let mut next = Some(first);
-                while let Some(record) = next {
+                for record in run {
                     tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
                         "message of a partition no longer assigned; dropped");
-                    next = records.next_if(same);
                 }
                 continue;
             };
-            let mut next = Some(first);
-            while let Some(record) = next {
+            for record in run {
                 // Revoked, or assigned again after it was fetched (librdkafka fetches again
                 // from the committed offset then): not this assignment's message.
                 if !p.revoking && p.epoch <= record.generation {
                     p.queue.push_back(record);
                 }
-                next = records.next_if(same);
             }
             if !p.paused && p.queue.len() >= self.max_buffered && !full.contains(&tp) {
                 full.push(tp.clone());

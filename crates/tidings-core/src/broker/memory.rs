@@ -149,19 +149,19 @@ impl Group {
         self.len() < self.capacity
     }
 
-    /// The next message. Cancel-safe: a dropped call takes no message (and a wake-up it
-    /// was given passes on to another waiting consumer).
-    async fn pop(&self) -> Option<Incoming> {
+    /// The next message, waiting for one. Cancel-safe: a dropped call takes no message
+    /// (and a wake-up it was given passes on to another waiting consumer).
+    async fn pop(&self) -> Incoming {
         loop {
             if let Some(message) = self.try_pop() {
-                return Some(message);
+                return message;
             }
             // Registered before looking again, so a message queued in between wakes us.
             let notified = self.arrived.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if let Some(message) = self.try_pop() {
-                return Some(message);
+                return message;
             }
             notified.await;
         }
@@ -446,20 +446,15 @@ struct MemorySubscription {
     group: Arc<Group>,
 }
 
-impl MemorySubscription {
-    fn delivery(&self, incoming: Incoming) -> Delivery {
-        Delivery { incoming: Arc::new(incoming), acker: Box::new(MemoryAcker { group: self.group.clone() }) }
-    }
-}
-
 impl Subscription for MemorySubscription {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
         // Nothing is taken before the first poll: a `next()` dropped unpolled (the loser
         // of a `select!`) takes no message.
         Box::pin(async move {
-            // `pop` is cancel-safe: a dropped wait takes no message.
-            let incoming = self.group.pop().await?;
-            Some(self.delivery(incoming))
+            // `pop` is cancel-safe: a dropped wait takes no message. The queue never
+            // closes, so neither does the subscription.
+            let incoming = self.group.pop().await;
+            Some(Delivery { incoming: Arc::new(incoming), acker: Box::new(MemoryAcker { group: self.group.clone() }) })
         })
     }
 }
