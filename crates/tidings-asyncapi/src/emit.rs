@@ -159,24 +159,12 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             binding.insert("key".to_owned(), key);
         }
     }
-    document.servers = servers
-        .into_iter()
-        .filter_map(|(name, server)| Some((name, RefOr::Item(server?))))
-        .collect();
-    document.channels = channels
-        .into_values()
-        .map(|plan| (plan.id, RefOr::Item(plan.channel)))
-        .collect();
-    document.operations = built_operations
-        .into_iter()
-        .map(|(id, operation)| (id, RefOr::Item(operation)))
-        .collect();
+    document.servers = map_of(servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::Item(server?)))));
+    document.channels = map_of(channels.into_values().map(|plan| (plan.id, RefOr::Item(plan.channel))));
+    document.operations = map_of(built_operations.into_iter().map(|(id, operation)| (id, RefOr::Item(operation))));
     let components = Components {
         schemas,
-        messages: component_messages
-            .into_iter()
-            .map(|(name, message)| (name, RefOr::Item(message)))
-            .collect(),
+        messages: map_of(component_messages.into_iter().map(|(name, message)| (name, RefOr::Item(message)))),
         security_schemes,
         ..Components::default()
     };
@@ -196,7 +184,7 @@ fn message_keys(
 ) -> BTreeMap<String, Value> {
     let mut keys: BTreeMap<String, (Value, String)> = BTreeMap::new();
     let mut operations: Vec<&OperationDescription> = desc.operations.iter().filter(|o| o.action == Action::Send).collect();
-    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    sort_by_text(&mut operations, |o| o.id.clone());
     for operation in operations {
         let Some(key) = &operation.key else { continue };
         if channels.get(&operation.channel).and_then(|plan| plan.protocol) != Some("kafka") {
@@ -227,7 +215,7 @@ fn message_keys(
             }
         }
     }
-    keys.into_iter().map(|(name, (schema, _))| (name, schema)).collect()
+    map_of(keys.into_iter().map(|(name, (schema, _))| (name, schema)))
 }
 
 /// Rewrites the inline Avro schema of every Avro payload in `document`'s messages into
@@ -459,10 +447,7 @@ fn build_messages(
         }
         built.insert((*name).to_owned(), message);
     }
-    let schemas = schemas
-        .into_iter()
-        .map(|(name, (schema, _))| (name, schema))
-        .collect();
+    let schemas = map_of(schemas.into_iter().map(|(name, (schema, _))| (name, schema)));
     (built, schemas)
 }
 
@@ -490,7 +475,7 @@ fn collect_operations<'a>(
     let mut operations = BTreeMap::new();
     for (id, mut same) in by_id {
         sort_by_contents(&mut same);
-        same.sort_by(|a, b| a.source.cmp(&b.source));
+        sort_by_text(&mut same, |o| o.source.clone());
         for other in &same[1..] {
             problems.push(Problem::DuplicateOperation {
                 operation: id.to_owned(),
@@ -561,15 +546,9 @@ struct ChannelPlan {
 /// The binding protocol of channels not routed to one server: the single binding
 /// protocol of all real servers, if they agree.
 fn shared_protocol(servers: &Servers) -> Option<&'static str> {
-    let real_protocols: BTreeSet<Option<&'static str>> = servers
-        .values()
-        .flatten()
-        .map(|server| binding_protocol(&server.protocol))
-        .collect();
-    match real_protocols.len() {
-        1 => real_protocols.into_iter().next().flatten(),
-        _ => None,
-    }
+    let mut real_protocols = servers.values().flatten().map(|server| binding_protocol(&server.protocol));
+    let first = real_protocols.next()?;
+    real_protocols.all(|protocol| protocol == first).then_some(first).flatten()
 }
 
 /// Suffix of a Kafka dead-letter topic: the Kafka broker publishes a message a consumer
@@ -686,30 +665,27 @@ fn plan_channels(
         _ => None,
     };
     // Kafka servers' topic prefixes (`kafka://...?topic_prefix=staging.`), when set.
-    let topic_prefixes: BTreeMap<&str, String> = desc
-        .servers
-        .iter()
-        .filter(|server| kafka_client_id(&server.name, &server.url).is_some())
-        .filter_map(|server| {
+    let topic_prefixes: BTreeMap<&str, String> = map_of(
+        desc.servers.iter().filter(|server| kafka_client_id(&server.name, &server.url).is_some()).filter_map(|server| {
             let prefix = query_option(&server.url, "topic_prefix").filter(|p| !p.is_empty())?;
             Some((server.name.as_str(), prefix))
-        })
-        .collect();
-    let client_ids: BTreeMap<&str, String> = desc
-        .servers
-        .iter()
-        .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?)))
-        .collect();
+        }),
+    );
+    let client_ids: BTreeMap<&str, String> = map_of(
+        desc.servers
+            .iter()
+            .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?))),
+    );
     // SQS servers' queue prefixes (`sqs://...?queue_prefix=staging-`), when set.
-    let queue_prefixes: BTreeMap<&str, String> = desc
-        .servers
-        .iter()
-        .filter(|server| server.url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("sqs://")))
-        .filter_map(|server| {
-            let prefix = query_option(&server.url, "queue_prefix").filter(|p| !p.is_empty())?;
-            Some((server.name.as_str(), prefix))
-        })
-        .collect();
+    let queue_prefixes: BTreeMap<&str, String> = map_of(
+        desc.servers
+            .iter()
+            .filter(|server| server.url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("sqs://")))
+            .filter_map(|server| {
+                let prefix = query_option(&server.url, "queue_prefix").filter(|p| !p.is_empty())?;
+                Some((server.name.as_str(), prefix))
+            }),
+    );
 
     let mut ids: BTreeMap<String, &str> = BTreeMap::new();
     let mut plans = BTreeMap::new();
@@ -736,13 +712,10 @@ fn plan_channels(
 
         let mut channel = Channel {
             address: Some(address.to_owned()),
-            messages: messages
-                .iter()
-                .map(|name| {
-                    let reference = Reference::new(format!("#/components/messages/{name}"));
-                    ((*name).to_owned(), RefOr::Ref(reference))
-                })
-                .collect(),
+            messages: map_of(messages.iter().map(|name| {
+                let reference = Reference::new(format!("#/components/messages/{name}"));
+                ((*name).to_owned(), RefOr::Ref(reference))
+            })),
             ..Channel::default()
         };
         let mut protocol = shared_protocol;
@@ -784,20 +757,11 @@ fn plan_channels(
                 }
             }
         }
-        channel.parameters = parameters
-            .iter()
-            .map(|name| {
-                let description = described
-                    .get(address)
-                    .and_then(|extra| extra.parameters.get(name))
-                    .cloned();
-                let parameter = Parameter {
-                    description,
-                    ..Parameter::default()
-                };
-                (name.clone(), RefOr::Item(parameter))
-            })
-            .collect();
+        channel.parameters = map_of(parameters.iter().map(|name| {
+            let description = described.get(address).and_then(|extra| extra.parameters.get(name)).cloned();
+            let parameter = Parameter { description, ..Parameter::default() };
+            (name.clone(), RefOr::Item(parameter))
+        }));
         // A templated address is no concrete topic or queue name, so it gets no binding.
         // A Kafka server with a `topic_prefix` puts the channel on `<prefix><address>`;
         // when the channel's server is unknown and some server has a prefix, the topic
@@ -1054,13 +1018,43 @@ fn bridge_extension(address: &str, bridges: &[BridgeDescription], problems: &mut
         entries.push(Value::Object(entry));
     }
     // By target first, so the order reads as a list of destinations.
-    entries.sort_by_cached_key(|e| (e["to"].as_str().unwrap_or_default().to_owned(), e.to_string()));
+    // `to`, a NUL, then the rest: orders as the pair would (a target holds no NUL).
+    sort_by_text(&mut entries, |e| format!("{}\0{e}", e["to"].as_str().unwrap_or_default()));
     entries.dedup();
     (!entries.is_empty()).then_some(Value::Array(entries))
 }
 
 fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
-    items.sort_by_cached_key(|item| format!("{item:?}"));
+    sort_by_text(items, |item| format!("{item:?}"));
+}
+
+/// Sorts `items` stably by a text key computed once per item.
+///
+/// It sorts indices, so the one instance of the standard sort serves every item type:
+/// a sort per type is several kilobytes of code, and a service binary's code is resident
+/// in whole (`--asyncapi`'s peak RSS).
+pub(crate) fn sort_by_text<T: Clone>(items: &mut [T], key: impl Fn(&T) -> String) {
+    let keys: Vec<String> = items.iter().map(key).collect();
+    let sorted: Vec<T> = sorted_order(&keys).into_iter().map(|i| items[i].clone()).collect();
+    items.clone_from_slice(&sorted);
+}
+
+#[inline(never)]
+fn sorted_order(keys: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    order
+}
+
+/// A map built by inserting. `collect()` into a `BTreeMap` sorts a buffer first, and
+/// every key and value type brings its own copy of that sort (code size, as above), for
+/// maps of a few entries.
+pub(crate) fn map_of<K: Ord, V>(entries: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
+    let mut map = BTreeMap::new();
+    for (key, value) in entries {
+        map.insert(key, value);
+    }
+    map
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Parsing is done by hand rather than with [`url::Url`] alone because Kafka and NATS
 //! URLs may list several hosts (`kafka://h1:9092,h2:9092`), which no URL parser
-//! accepts; each host is still checked with the `url` crate.
+//! accepts; each `host[:port]` is then checked on its own ([`check_host`]).
 //!
 //! Credentials never leave this module: userinfo is dropped, query and fragment are
 //! dropped, and error messages carry only [`mask_url`]'s output.
@@ -362,23 +362,64 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
     Some((&url[..at], &url[at + 3..]))
 }
 
-/// Checks one `host[:port]` with the `url` crate's host and port rules. The reasons
-/// never quote the input: a mangled URL may have a secret where the host should be.
+/// Checks one `host[:port]`: the port, when there is one, is a number up to 65535; the
+/// host is an `[IPv6]` literal, an IPv4 address, or a name without the characters a URL
+/// host cannot hold. A host whose last label is a number must be an IPv4 address
+/// (`10.0.0.256` is neither an address nor a name). Names are not run through IDNA: the
+/// document keeps the host as written, and the client library resolves it.
+///
+/// The `url` crate did this before; it brought its IDNA tables and a tenth of a service
+/// binary's code (and of `--asyncapi`'s resident set) for this one check.
+///
+/// The reasons never quote the input: a mangled URL may have a secret where the host
+/// should be.
 fn check_host(host_port: &str) -> Result<(), &'static str> {
+    const MALFORMED: &str = "malformed host or port";
     if host_port
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
     {
         return Err("whitespace or control character in the host");
     }
-    // `http` is a special scheme, so the url crate fully validates host and port.
-    let parsed = url::Url::parse(&format!("http://{host_port}/"))
-        .map_err(|_| "malformed host or port")?;
-    if parsed.host_str().is_none_or(str::is_empty) {
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(bracketed) => {
+            let (address, after) = bracketed.split_once(']').ok_or(MALFORMED)?;
+            address.parse::<std::net::Ipv6Addr>().map_err(|_| MALFORMED)?;
+            match after {
+                "" => (address, None),
+                after => (address, Some(after.strip_prefix(':').ok_or(MALFORMED)?)),
+            }
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    // `host:` (an empty port) means the default port, as in a URL.
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+            return Err(MALFORMED);
+        }
+    }
+    if host.is_empty() {
         return Err("no host");
     }
-    // `url` drops a port equal to the scheme default; any explicit port must be numeric
-    // and was checked by the parse above.
+    if host_port.starts_with('[') {
+        return Ok(());
+    }
+    // The forbidden host code points of the URL standard that the checks above let through.
+    if host.contains(['#', '/', ':', '<', '>', '?', '@', '[', ']', '^', '|', '%', '"', '`', '{', '}']) {
+        return Err(MALFORMED);
+    }
+    // One trailing dot is a fully qualified name; any other empty label is a typo.
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.split('.').any(str::is_empty) {
+        return Err(MALFORMED);
+    }
+    let last = name.rsplit('.').next().unwrap_or_default();
+    if last.bytes().all(|b| b.is_ascii_digit()) && name.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(MALFORMED);
+    }
     Ok(())
 }
 
@@ -513,6 +554,46 @@ mod tests {
             let err = server_for_url("s", bad).expect_err(bad);
             let text = err.to_string();
             assert!(!text.contains("hunter2") && !text.contains("pa?ss"), "{text}");
+        }
+    }
+
+    #[test]
+    fn host_and_port_checks() {
+        for good in [
+            "broker",
+            "broker:9092",
+            "broker:",
+            "kafka_1:9092",
+            "b.example.:9092",
+            "10.0.0.1:9092",
+            "[::1]:9092",
+            "[fe80::1]",
+            "bücher.example:9092",
+        ] {
+            assert_eq!(check_host(good), Ok(()), "{good}");
+        }
+        for (bad, reason) in [
+            ("host:port", "malformed host or port"),
+            ("host:99999", "malformed host or port"),
+            ("host:+1", "malformed host or port"),
+            ("10.0.0.256:9092", "malformed host or port"),
+            ("10.0.0:9092", "malformed host or port"),
+            ("0:1", "malformed host or port"),
+            ("[::1", "malformed host or port"),
+            ("[zz]:1", "malformed host or port"),
+            ("[::1]x", "malformed host or port"),
+            ("[::1]:x", "malformed host or port"),
+            ("::1", "malformed host or port"),
+            ("a..b", "malformed host or port"),
+            (".a", "malformed host or port"),
+            ("u@h:1", "malformed host or port"),
+            ("h/x:1", "malformed host or port"),
+            ("h%41", "malformed host or port"),
+            (":9092", "no host"),
+            ("[]:9092", "malformed host or port"),
+            ("a\tb", "whitespace or control character in the host"),
+        ] {
+            assert_eq!(check_host(bad), Err(reason), "{bad}");
         }
     }
 

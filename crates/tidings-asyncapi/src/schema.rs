@@ -155,7 +155,9 @@ pub(crate) fn prepare(schema: &Value, fallback_name: &str) -> Result<Prepared, V
         Some(name) => {
             let reference = format!("{COMPONENT_SCHEMAS}{name}");
             hoisted.insert(name, root);
-            Value::Object(Map::from_iter([("$ref".to_owned(), Value::String(reference))]))
+            let mut object = Map::new();
+            object.insert("$ref".to_owned(), Value::String(reference));
+            Value::Object(object)
         }
         None => root,
     };
@@ -309,10 +311,9 @@ fn transform(schema: &mut Value, context: &Context<'_>, errors: &mut Vec<String>
             // Draft-07 ignores everything next to `$ref`; `allOf` keeps the siblings
             // (usually a field's `description`) meaningful.
             map.remove("$ref");
-            let target = Value::Object(Map::from_iter([(
-                "$ref".to_owned(),
-                Value::String(rewritten),
-            )]));
+            let mut target = Map::new();
+            target.insert("$ref".to_owned(), Value::String(rewritten));
+            let target = Value::Object(target);
             match map.get_mut("allOf") {
                 Some(Value::Array(all_of)) => all_of.insert(0, target),
                 _ => {

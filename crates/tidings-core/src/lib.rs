@@ -89,8 +89,9 @@ pub mod __private {
 
     /// Whether the process's flags ask only for the AsyncAPI document (`--asyncapi`,
     /// `--asyncapi=FORMAT`, `--asyncapi-out PATH`): `#[tidings::main]` then runs `main`
-    /// on a current-thread runtime, as a process that prints a document and exits has
-    /// no use for worker threads (starting them was a fifth of its run).
+    /// on a current-thread runtime without a log subscriber, as a process that prints a
+    /// document and exits has no use for worker threads (starting them was a fifth of its
+    /// run) or for the subscriber's span registry (32 KB of heap).
     pub fn spec_only() -> bool {
         spec_only_in(std::env::args_os().skip(1))
     }

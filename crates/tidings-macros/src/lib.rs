@@ -68,6 +68,10 @@ pub fn producer(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs an async `main` on a multi-threaded tokio runtime with `tracing` output.
+///
+/// With `--asyncapi` or `--asyncapi-out`, which print or write the document and exit,
+/// `main` runs on a current-thread runtime with no log output: errors still reach stderr
+/// as text.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     into_tokens(main_attr::expand(args.into(), item.into()))

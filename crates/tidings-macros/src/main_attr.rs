@@ -1,6 +1,6 @@
 //! `#[tidings::main]`: a multi-threaded tokio runtime and `tracing` output around an
-//! async `main`, like `#[tokio::main]` (a current-thread runtime when the flags ask only
-//! for the AsyncAPI document).
+//! async `main`, like `#[tokio::main]` (a current-thread runtime and no log output when
+//! the flags ask only for the AsyncAPI document).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -25,10 +25,14 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     Ok(quote! {
         #(#attrs)*
         #vis fn #ident() #output {
-            ::tidings::init_tracing();
+            let __spec_only = ::tidings::__private::spec_only();
+            // `--asyncapi` prints the document and exits: no log subscriber (its span
+            // registry alone is 32 KB of heap) and no worker threads for that.
+            if !__spec_only {
+                ::tidings::init_tracing();
+            }
             ::tidings::__private::link_brokers();
-            // `--asyncapi` prints the document and exits: no worker threads for that.
-            let __builder = if ::tidings::__private::spec_only() {
+            let __builder = if __spec_only {
                 ::tidings::__private::tokio::runtime::Builder::new_current_thread()
             } else {
                 ::tidings::__private::tokio::runtime::Builder::new_multi_thread()
