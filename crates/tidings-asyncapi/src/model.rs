@@ -591,11 +591,12 @@ impl Document {
 
     /// The document as YAML. Byte-stable: the same document always gives the same text.
     pub fn to_yaml(&self) -> String {
+        let Some(serialized) = crate::yaml::Serialized::new(self) else { return self.to_json() };
         // The lean writer's bytes are serde_yaml_ng's; it declines what it is not sure of.
-        if let Some(yaml) = crate::yaml::to_string(self) {
+        if let Some(yaml) = serialized.to_yaml() {
             return yaml;
         }
-        match serde_yaml_ng::to_string(self) {
+        match serde_yaml_ng::to_string(&serialized) {
             Ok(yaml) => yaml,
             // Unreachable for documents of this model (string keys, no NaN); JSON is
             // valid YAML, so fall back to it rather than panic.
@@ -605,7 +606,13 @@ impl Document {
 
     /// The document as pretty-printed JSON (two-space indent) with a trailing newline.
     pub fn to_json(&self) -> String {
-        match serde_json::to_string_pretty(self) {
+        // Through the same flat serialization as `to_yaml`: one compiled copy of the
+        // model's `Serialize` impls, not one per output format.
+        let json = match crate::yaml::Serialized::new(self) {
+            Some(serialized) => serde_json::to_string_pretty(&serialized),
+            None => Err(serde::ser::Error::custom("the document holds a value JSON cannot (a non-string key?)")),
+        };
+        match json {
             Ok(mut json) => {
                 json.push('\n');
                 json

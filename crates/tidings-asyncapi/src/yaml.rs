@@ -18,19 +18,98 @@ use serde::ser::{self, Serialize};
 
 /// `value` as `serde_yaml_ng::to_string` writes it, or `None` when this writer is not
 /// sure to write the same bytes.
+#[cfg(test)]
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
-    let mut tree = Tree { text: String::with_capacity(4096), nodes: Vec::with_capacity(512) };
-    value.serialize(NodeSerializer(&mut tree)).ok()?;
-    let mut out = String::with_capacity(tree.text.len() * 2);
-    match tree.nodes.first()? {
-        Node::Map { len, .. } if *len > 0 => write_map(&mut out, &tree, 0, 0, false)?,
-        Node::Seq { len, .. } if *len > 0 => write_seq(&mut out, &tree, 0, 0, false)?,
-        _ => {
-            write_inline(&mut out, &tree, 0)?;
-            out.push('\n');
+    Serialized::new(value)?.to_yaml()
+}
+
+/// A value serialized once, flat ([`Tree`]), to be written as YAML by this writer, or
+/// replayed (it implements [`Serialize`]) into `serde_yaml_ng` or `serde_json`.
+///
+/// Replaying is for code size: every `Serialize` impl of the document model is compiled
+/// once per serializer it meets. Through the tree the model meets one serializer, and
+/// JSON and the YAML fallback each compile only the replay (a service binary's code is
+/// resident in whole; `--asyncapi`'s peak RSS, docs/benchmarks.md).
+pub(crate) struct Serialized(Tree);
+
+impl Serialized {
+    /// `None` when `value` holds what the tree does not: a non-string map key, an enum
+    /// variant with data, a float that is not finite, bytes, a char (the document model
+    /// has none of these; a test replays every golden document).
+    pub(crate) fn new<T: Serialize + ?Sized>(value: &T) -> Option<Serialized> {
+        let mut tree = Tree { text: String::with_capacity(4096), nodes: Vec::with_capacity(512) };
+        value.serialize(NodeSerializer(&mut tree)).ok()?;
+        tree.nodes.first()?;
+        Some(Serialized(tree))
+    }
+
+    /// The value as `serde_yaml_ng::to_string` writes it, or `None` when this writer is
+    /// not sure to write the same bytes.
+    pub(crate) fn to_yaml(&self) -> Option<String> {
+        let tree = &self.0;
+        let mut out = String::with_capacity(tree.text.len() * 2);
+        match tree.nodes.first()? {
+            Node::Map { len, .. } if *len > 0 => write_map(&mut out, tree, 0, 0, false)?,
+            Node::Seq { len, .. } if *len > 0 => write_seq(&mut out, tree, 0, 0, false)?,
+            _ => {
+                write_inline(&mut out, tree, 0)?;
+                out.push('\n');
+            }
+        }
+        Some(out)
+    }
+}
+
+impl Serialize for Serialized {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        Replay(&self.0, 0).serialize(serializer)
+    }
+}
+
+/// The node at an index and what it contains, serialized again as it was first.
+struct Replay<'t>(&'t Tree, usize);
+
+impl Serialize for Replay<'_> {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use ser::{Error as _, SerializeMap as _, SerializeSeq as _};
+        let Replay(tree, at) = *self;
+        match tree.nodes[at] {
+            Node::Null => serializer.serialize_unit(),
+            Node::Bool(b) => serializer.serialize_bool(b),
+            // The text is itoa's or ryu's; parsing it back gives the very number.
+            Node::Number(span) => {
+                let text = tree.str(span);
+                let bad = || S::Error::custom(format_args!("number `{text}`"));
+                if text.contains(['.', 'e', 'E']) {
+                    serializer.serialize_f64(text.parse().map_err(|_| bad())?)
+                } else if text.starts_with('-') {
+                    serializer.serialize_i64(text.parse().map_err(|_| bad())?)
+                } else {
+                    serializer.serialize_u64(text.parse().map_err(|_| bad())?)
+                }
+            }
+            Node::Str(span) | Node::Key(span) => serializer.serialize_str(tree.str(span)),
+            Node::StaticKey(key) => serializer.serialize_str(key),
+            Node::Seq { len, .. } => {
+                let mut seq = serializer.serialize_seq(Some(len as usize))?;
+                let mut item = at + 1;
+                for _ in 0..len {
+                    seq.serialize_element(&Replay(tree, item))?;
+                    item = tree.after(item);
+                }
+                seq.end()
+            }
+            Node::Map { len, .. } => {
+                let mut map = serializer.serialize_map(Some(len as usize))?;
+                let mut key = at + 1;
+                for _ in 0..len {
+                    map.serialize_entry(&Replay(tree, key), &Replay(tree, key + 1))?;
+                    key = tree.after(key + 1);
+                }
+                map.end()
+            }
         }
     }
-    Some(out)
 }
 
 /// The serialized value, flat and in serialization order: each map or sequence is
@@ -791,5 +870,44 @@ mod tests {
             }
         }
         assert!(seen >= 5, "only {seen} golden documents in {}", dir.display());
+    }
+
+    /// Replayed through the tree, a document is the same JSON and the same fallback YAML
+    /// as serialized directly, on every golden document and on values the lean writer
+    /// declines (double-quoted strings, literals in sequences) or that hold every kind
+    /// of number.
+    #[test]
+    fn replaying_the_tree_is_serializing_the_value() {
+        use super::Serialized;
+        use crate::model::Document;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
+        let mut documents = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("tests/golden") {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let document = Document::from_yaml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                assert_eq!(document.to_json(), serde_json::to_string_pretty(&document).unwrap() + "\n", "{}", path.display());
+                let replayed = serde_yaml_ng::to_string(&Serialized::new(&document).unwrap()).unwrap();
+                assert_eq!(replayed, serde_yaml_ng::to_string(&document).unwrap(), "{}", path.display());
+                documents.push(document);
+            }
+        }
+        assert!(documents.len() >= 5, "only {} golden documents in {}", documents.len(), dir.display());
+        let mut odd = documents.swap_remove(0);
+        odd.extensions.insert(
+            "x-odd".into(),
+            json!({
+                "quoted": ["tab\there", "bell\u{7}", "line\nin a list"],
+                "numbers": [0, -1, u64::MAX, i64::MIN, 1.5, -0.25, 1e300, 5e-324, 100.0],
+                "empty": [{}, []],
+                "null": null,
+                "yes": true
+            }),
+        );
+        let serialized = Serialized::new(&odd).unwrap();
+        assert_eq!(serialized.to_yaml(), None, "the lean writer declines a double-quoted string");
+        assert_eq!(odd.to_json(), serde_json::to_string_pretty(&odd).unwrap() + "\n");
+        assert_eq!(odd.to_yaml(), serde_yaml_ng::to_string(&odd).unwrap());
+        assert_eq!(Document::from_yaml(&odd.to_yaml()).unwrap(), odd);
     }
 }

@@ -370,7 +370,19 @@ impl App {
     /// Connects every server and starts every consumer. Answers `--asyncapi` first:
     /// with that flag it prints the document and exits the process with status 0
     /// (like `--help`), before connecting to anything.
-    pub async fn start(mut self) -> Result<Running, Error> {
+    pub async fn start(self) -> Result<Running, Error> {
+        self.start_boxed().await
+    }
+
+    /// `start`'s work as one boxed future. The state machine of an `async fn` is compiled
+    /// again in every crate and codegen unit that awaits it, as generic code is; `start`'s
+    /// is 15 KB, and a service binary carried three copies of it.
+    #[inline(never)]
+    fn start_boxed(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Running, Error>> + Send>> {
+        Box::pin(self.start_inner())
+    }
+
+    async fn start_inner(mut self) -> Result<Running, Error> {
         let args = self.args_or_parse();
         self.resolve_servers(&args)?;
         match self.answer_spec_flags(&args) {
