@@ -1034,6 +1034,10 @@ fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
 /// a sort per type is several kilobytes of code, and a service binary's code is resident
 /// in whole (`--asyncapi`'s peak RSS).
 pub(crate) fn sort_by_text<T: Clone>(items: &mut [T], key: impl Fn(&T) -> String) {
+    // Mostly one item (one description per message name): no key to compute.
+    if items.len() < 2 {
+        return;
+    }
     let keys: Vec<String> = items.iter().map(key).collect();
     let sorted: Vec<T> = sorted_order(&keys).into_iter().map(|i| items[i].clone()).collect();
     items.clone_from_slice(&sorted);
