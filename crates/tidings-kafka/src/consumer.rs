@@ -769,6 +769,10 @@ impl Subscription for KafkaSubscription {
             }
         })
     }
+
+    fn try_next(&self) -> Option<Delivery> {
+        self.shared.take()
+    }
 }
 
 /// A running consumer: its shared state and its poll thread.

@@ -454,8 +454,18 @@ impl Subscription for MemorySubscription {
             // `pop` is cancel-safe: a dropped wait takes no message. The queue never
             // closes, so neither does the subscription.
             let incoming = self.group.pop().await;
-            Some(Delivery { incoming: Arc::new(incoming), acker: Box::new(MemoryAcker { group: self.group.clone() }) })
+            Some(self.delivery(incoming))
         })
+    }
+
+    fn try_next(&self) -> Option<Delivery> {
+        self.group.try_pop().map(|incoming| self.delivery(incoming))
+    }
+}
+
+impl MemorySubscription {
+    fn delivery(&self, incoming: Incoming) -> Delivery {
+        Delivery { incoming: Arc::new(incoming), acker: Box::new(MemoryAcker { group: self.group.clone() }) }
     }
 }
 
@@ -531,6 +541,24 @@ mod tests {
         assert_eq!(b.in_flight(), 0);
     }
 
+    #[tokio::test]
+    async fn try_next_takes_what_is_queued_and_never_waits() {
+        let b = MemoryBroker::new(16);
+        let sub = b.subscribe(spec("orders", Some("g"))).await.unwrap();
+        assert!(sub.try_next().is_none(), "nothing queued yet");
+        b.publish("orders", msg("one")).await.unwrap();
+        b.publish("orders", msg("two")).await.unwrap();
+        let first = sub.try_next().expect("queued");
+        assert_eq!(&first.incoming.payload[..], b"one");
+        assert_eq!(b.in_flight(), 2, "taken is still in flight until settled");
+        first.acker.ack().await.unwrap();
+        let second = sub.next().await.expect("queued");
+        assert_eq!(&second.incoming.payload[..], b"two");
+        assert!(sub.try_next().is_none(), "nothing left");
+        second.acker.ack().await.unwrap();
+        assert_eq!(b.in_flight(), 0);
+    }
+
     /// Publishers and consumers on several threads through a small queue, with consumers
     /// dropping waits at random (as a worker's `select!` does at shutdown): every message
     /// arrives exactly once, and nothing is left in flight.
@@ -555,8 +583,14 @@ mod tests {
                 let mut turn = i;
                 while lock(&seen).len() < total {
                     turn += 1;
-                    // Every third wait is given up after a moment and started again.
-                    let d = if turn % 3 == 0 {
+                    // Every third wait is given up after a moment and started again; every
+                    // fifth turn takes only what is ready, as a busy worker does first.
+                    let d = if turn % 5 == 0 {
+                        match sub.try_next() {
+                            Some(d) => Some(d),
+                            None => continue,
+                        }
+                    } else if turn % 3 == 0 {
                         match tokio::time::timeout(Duration::from_micros(50), sub.next()).await {
                             Ok(d) => d,
                             Err(_) => continue,

@@ -187,6 +187,16 @@ pub trait Subscription: Send + Sync + 'static {
     /// The next delivery; `None` when the subscription has ended. Cancel-safe: dropping
     /// the future loses no message.
     fn next(&self) -> BoxFuture<'_, Option<Delivery>>;
+
+    /// A delivery that is ready now, without waiting; `None` when there is none (or the
+    /// broker cannot tell without waiting, as the default says).
+    ///
+    /// The workers ask this first and await [`next`](Subscription::next) only when it
+    /// has nothing: a consumer that keeps up with a busy channel then allocates no future
+    /// and registers no waiter per delivery.
+    fn try_next(&self) -> Option<Delivery> {
+        None
+    }
 }
 
 /// Broker-specific options of one channel, declared with

@@ -45,10 +45,20 @@ pub(crate) fn spawn_consumer(
             let cancelled = shutdown.cancelled();
             tokio::pin!(cancelled);
             loop {
-                let delivery = tokio::select! {
-                    biased;
-                    _ = &mut cancelled => break,
-                    d = sub.next() => match d { Some(d) => d, None => break },
+                // Shutdown first, as the biased `select!` below.
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                // A worker that always finds a delivery ready would never yield to the other
+                // tasks of its thread: charge tokio's budget as a wait would.
+                tokio::task::consume_budget().await;
+                let delivery = match sub.try_next() {
+                    Some(d) => d,
+                    None => tokio::select! {
+                        biased;
+                        _ = &mut cancelled => break,
+                        d = sub.next() => match d { Some(d) => d, None => break },
+                    },
                 };
                 process(decl, &template, reply_template.as_deref(), &ctx, delivery).await;
             }
