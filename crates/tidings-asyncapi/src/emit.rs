@@ -137,7 +137,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     // the service is on Kafka, the message binding says the schema id is in the payload.
     let on_kafka = servers.values().flatten().any(|s| binding_protocol(&s.protocol) == Some("kafka"));
     let mut component_messages = component_messages;
-    for message in component_messages.values_mut().filter(|m| on_kafka && is_avro(m.payload.as_ref())) {
+    for message in component_messages.values_mut().filter_map(RefOr::as_item_mut).filter(|m| on_kafka && is_avro(m.payload.as_ref())) {
         let binding = json!({
             "schemaIdLocation": "payload",
             "schemaLookupStrategy": "RecordNameStrategy",
@@ -147,7 +147,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     }
     // A key declared by a producer on Kafka: the message binding's `key`.
     for (name, key) in message_keys {
-        let Some(message) = component_messages.get_mut(&name) else { continue };
+        let Some(message) = component_messages.get_mut(&name).and_then(RefOr::as_item_mut) else { continue };
         let bindings = match message.bindings.get_or_insert_with(|| RefOr::Item(Bindings::new())) {
             RefOr::Item(bindings) => bindings,
             RefOr::Ref(_) => continue,
@@ -161,10 +161,10 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
     }
     document.servers = map_of(servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::Item(server?)))));
     document.channels = map_of(channels.into_values().map(|plan| (plan.id, RefOr::Item(plan.channel))));
-    document.operations = map_of(built_operations.into_iter().map(|(id, operation)| (id, RefOr::Item(operation))));
+    document.operations = built_operations;
     let components = Components {
         schemas,
-        messages: map_of(component_messages.into_iter().map(|(name, message)| (name, RefOr::Item(message)))),
+        messages: component_messages,
         security_schemes,
         ..Components::default()
     };
@@ -178,7 +178,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
 /// Avro payload). Two different keys for one message are a problem.
 fn message_keys(
     desc: &ServiceDescription,
-    messages: &BTreeMap<String, Message>,
+    messages: &BTreeMap<String, RefOr<Message>>,
     channels: &BTreeMap<String, ChannelPlan>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, Value> {
@@ -194,6 +194,7 @@ fn message_keys(
             KeyDescription::Field(field) => {
                 let schema = messages
                     .get(&operation.message)
+                    .and_then(RefOr::as_item)
                     .and_then(|m| m.payload.as_ref())
                     .and_then(|payload| payload.get("properties"))
                     .and_then(|properties| properties.get(field))
@@ -329,46 +330,40 @@ fn collect_messages<'a>(
     desc: &'a ServiceDescription,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<&'a str, &'a MessageDescription> {
-    let mut by_name: BTreeMap<&str, BTreeMap<&str, Vec<&MessageDescription>>> = BTreeMap::new();
-    for message in &desc.messages {
-        by_name
-            .entry(message.name.as_str())
-            .or_default()
-            .entry(message.rust_type.as_str())
-            .or_default()
-            .push(message);
-    }
+    // By name, then Rust type: each name's descriptions are one run, and each type's
+    // a run within it. Sorted, not grouped in maps: a map type per grouping was several
+    // kilobytes of code each in every service binary.
+    let mut all: Vec<&MessageDescription> = desc.messages.iter().collect();
+    sort_by_text(&mut all, |m| format!("{}\0{}", m.name, m.rust_type));
     let mut messages = BTreeMap::new();
-    for (name, mut by_type) in by_name {
-        let mut types = by_type.keys();
-        if let Some(first) = types.next() {
-            for other in types {
+    for same_name in all.chunk_by_mut(|a, b| a.name == b.name) {
+        let (name, first_type) = (same_name[0].name.as_str(), same_name[0].rust_type.as_str());
+        for same in same_name.chunk_by_mut(|a, b| a.rust_type == b.rust_type) {
+            let rust_type = same[0].rust_type.as_str();
+            if rust_type != first_type {
                 problems.push(Problem::MessageNameConflict {
                     message: name.to_owned(),
-                    first_type: (*first).to_owned(),
-                    second_type: (*other).to_owned(),
+                    first_type: first_type.to_owned(),
+                    second_type: rust_type.to_owned(),
                 });
             }
-        }
-        for (rust_type, same) in by_type.iter_mut() {
             sort_by_contents(same);
             if same.iter().any(|m| *m != same[0]) {
                 problems.push(Problem::ConflictingMessage {
                     message: name.to_owned(),
-                    rust_type: (*rust_type).to_owned(),
+                    rust_type: rust_type.to_owned(),
                 });
             }
             if let Err(reason) = check_key(name) {
                 problems.push(Problem::InvalidMessageName {
                     message: name.to_owned(),
-                    rust_type: (*rust_type).to_owned(),
+                    rust_type: rust_type.to_owned(),
                     reason,
                 });
             }
         }
-        if let Some(first) = by_type.values().next().and_then(|same| same.first()) {
-            messages.insert(name, *first);
-        }
+        // The first type's first description, in content order.
+        messages.insert(name, same_name[0]);
     }
     messages
 }
@@ -377,7 +372,7 @@ fn collect_messages<'a>(
 fn build_messages(
     messages: &BTreeMap<&str, &MessageDescription>,
     problems: &mut Vec<Problem>,
-) -> (BTreeMap<String, Message>, BTreeMap<String, Value>) {
+) -> (BTreeMap<String, RefOr<Message>>, BTreeMap<String, Value>) {
     // Schema name -> (schema, first message that defined it).
     let mut schemas: BTreeMap<String, (Value, String)> = BTreeMap::new();
     let mut built = BTreeMap::new();
@@ -445,7 +440,7 @@ fn build_messages(
                 Value::String(version.clone()),
             );
         }
-        built.insert((*name).to_owned(), message);
+        built.insert((*name).to_owned(), RefOr::Item(message));
     }
     let schemas = map_of(schemas.into_iter().map(|(name, (schema, _))| (name, schema)));
     (built, schemas)
@@ -468,14 +463,14 @@ fn collect_operations<'a>(
     messages: &BTreeMap<&str, &MessageDescription>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<&'a str, &'a OperationDescription> {
-    let mut by_id: BTreeMap<&str, Vec<&OperationDescription>> = BTreeMap::new();
-    for operation in &desc.operations {
-        by_id.entry(operation.id.as_str()).or_default().push(operation);
-    }
+    // By id: each id's operations are one run (sorted, as messages above).
+    let mut all: Vec<&OperationDescription> = desc.operations.iter().collect();
+    sort_by_text(&mut all, |o| o.id.clone());
     let mut operations = BTreeMap::new();
-    for (id, mut same) in by_id {
-        sort_by_contents(&mut same);
-        sort_by_text(&mut same, |o| o.source.clone());
+    for same in all.chunk_by_mut(|a, b| a.id == b.id) {
+        let id = same[0].id.as_str();
+        sort_by_contents(same);
+        sort_by_text(same, |o| o.source.clone());
         for other in &same[1..] {
             problems.push(Problem::DuplicateOperation {
                 operation: id.to_owned(),
@@ -911,7 +906,7 @@ fn build_operations(
     operations: &BTreeMap<&str, &OperationDescription>,
     channels: &BTreeMap<String, ChannelPlan>,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, Operation> {
+) -> BTreeMap<String, RefOr<Operation>> {
     let mut built = BTreeMap::new();
     for (id, desc) in operations {
         // A missing plan means its address was invalid, which is already reported.
@@ -972,7 +967,7 @@ fn build_operations(
                 }));
             }
         }
-        built.insert((*id).to_owned(), operation);
+        built.insert((*id).to_owned(), RefOr::Item(operation));
     }
     built
 }
@@ -989,8 +984,6 @@ fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Sorts equal-keyed entries by their full contents, so which one is kept (and which
-/// problems follow from it) never depends on the input order.
 /// The `x-tidings-bridge` value of a channel: one `{to, convert?, description?}` per
 /// bridge, sorted; `None` without bridges. A target that is not `protocol:address` is a
 /// problem.
@@ -1024,6 +1017,8 @@ fn bridge_extension(address: &str, bridges: &[BridgeDescription], problems: &mut
     (!entries.is_empty()).then_some(Value::Array(entries))
 }
 
+/// Sorts equal-keyed entries by their full contents, so which one is kept (and which
+/// problems follow from it) never depends on the input order.
 fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
     sort_by_text(items, |item| format!("{item:?}"));
 }

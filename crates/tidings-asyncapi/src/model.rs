@@ -191,6 +191,14 @@ impl<T> RefOr<T> {
         }
     }
 
+    /// The inline object to change, or `None` for a reference.
+    pub fn as_item_mut(&mut self) -> Option<&mut T> {
+        match self {
+            RefOr::Item(item) => Some(item),
+            RefOr::Ref(_) => None,
+        }
+    }
+
     /// The reference, or `None` for an inline object.
     pub fn as_reference(&self) -> Option<&Reference> {
         match self {
