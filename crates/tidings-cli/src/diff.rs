@@ -12,7 +12,8 @@
 //! no operation uses is judged from both sides.
 //!
 //! Both documents are read with every `$ref` inlined, so a change behind a reference is
-//! seen where it takes effect. The payload rules are the ones `tidings catalog lint` uses
+//! seen where it takes effect; an operation's own links (its channel and messages) stay
+//! references, which name the channel it is on. The payload rules are the ones `tidings catalog lint` uses
 //! too, in the [`tidings_compat`] crate: JSON Schemas keyword by keyword, Avro payloads
 //! (an Avro `schemaFormat`) by the Avro resolution rules at the Schema Registry level
 //! chosen with `--avro-compatibility` (default `BACKWARD`, as Confluent's): a failure of
@@ -217,11 +218,18 @@ impl Differ {
     }
 }
 
-/// Loads a document with every reference inlined.
-fn load_inlined(path: &std::path::Path) -> Result<(Source, Value), crate::source::LoadError> {
+/// Loads a document with every reference inlined but the operations' links
+/// ([`crate::refs::inline_document`]), and its position index when `positions` (the text
+/// output locates every change; the other formats never build it). Built before the
+/// inlining, as the document is read: built later, it came on top of the inlined copies
+/// and raised the peak by a fifth.
+fn load_inlined(path: &std::path::Path, positions: bool) -> Result<(Source, Value), crate::source::LoadError> {
     let source = Source::load(path)?;
+    if positions {
+        source.index();
+    }
     let mut resolver = Resolver::new(&source.path);
-    let value = crate::refs::inline(&mut resolver, &source.path, &source.value, &source.value);
+    let value = crate::refs::inline_document(&mut resolver, &source.path, &source.value);
     Ok((source, value))
 }
 
@@ -293,8 +301,9 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
-/// Ids by value: after inlining, an operation's channel (or a channel's message) is the
-/// object itself, known only by value. Each value is serialized once and looked up by
+/// Ids by value: after inlining, a channel's message is the object itself, known only by
+/// value; so is an operation's channel when it is not a `#/channels/<id>` reference (one
+/// inlined by hand, or in another file). Each value is serialized once and looked up by
 /// its text (serde_json's maps are sorted, so equal values have equal texts): linear,
 /// where comparing every operation with every channel was quadratic.
 fn ids_by_value<'v>(entries: impl Iterator<Item = (&'v String, &'v Value)>) -> HashMap<String, Vec<&'v String>> {
@@ -305,14 +314,38 @@ fn ids_by_value<'v>(entries: impl Iterator<Item = (&'v String, &'v Value)>) -> H
     out
 }
 
+/// The channels of a document, for finding an operation's channel id.
+struct ChannelIds<'v> {
+    doc: &'v Value,
+    /// Built on the first operation whose channel is not a local reference: serializing
+    /// every channel is most of the work on a large document, and most never need it.
+    by_value: Option<HashMap<String, Vec<&'v String>>>,
+}
+
+impl<'v> ChannelIds<'v> {
+    fn new(doc: &'v Value) -> Self {
+        ChannelIds { doc, by_value: None }
+    }
+
+    /// The ids of the channel `op` is on: the one its `$ref` names, or those equal to it.
+    fn of(&mut self, op: &Value) -> Vec<String> {
+        let Some(channel) = op.get("channel") else { return Vec::new() };
+        if let Some(id) = channel.get("$ref").and_then(Value::as_str).and_then(crate::refs::local_channel_id) {
+            return vec![id];
+        }
+        let doc = self.doc;
+        let by_value = self.by_value.get_or_insert_with(|| ids_by_value(object(doc, "/channels").into_iter()));
+        by_value.get(&channel.to_string()).into_iter().flatten().map(|id| (*id).clone()).collect()
+    }
+}
+
 /// channel id -> how the application uses it, from the root operations.
 fn usages(doc: &Value) -> BTreeMap<String, Usage> {
     let mut out: BTreeMap<String, Usage> = BTreeMap::new();
-    let channels = ids_by_value(object(doc, "/channels").into_iter());
+    let mut channels = ChannelIds::new(doc);
     for op in object(doc, "/operations").values() {
-        let Some(channel) = op.get("channel") else { continue };
-        for id in channels.get(&channel.to_string()).into_iter().flatten() {
-            let u = out.entry((*id).clone()).or_default();
+        for id in channels.of(op) {
+            let u = out.entry(id).or_default();
             match op.get("action").and_then(Value::as_str) {
                 Some("send") => u.sends = true,
                 Some("receive") => u.receives = true,
@@ -385,10 +418,7 @@ fn channels(d: &mut Differ, old: &Value, new: &Value, ou: &BTreeMap<String, Usag
 
 fn operations(d: &mut Differ, old: &Value, new: &Value) {
     let (o, n) = (object(old, "/operations"), object(new, "/operations"));
-    let (old_channels, new_channels) = (
-        ids_by_value(object(old, "/channels").into_iter()),
-        ids_by_value(object(new, "/channels").into_iter()),
-    );
+    let (mut old_channels, mut new_channels) = (ChannelIds::new(old), ChannelIds::new(new));
     let action = |op: &Value| op.get("action").and_then(Value::as_str).unwrap_or("").to_owned();
     for (id, op) in &o {
         let at = join("/operations", id);
@@ -412,12 +442,10 @@ fn operations(d: &mut Differ, old: &Value, new: &Value) {
                         format!("operation \"{id}\" changed from {} to {}", action(op), action(new_op)),
                     );
                 }
-                // Inlined, the channel is known by value: find its id in each document.
-                let channel_id = |ids: &HashMap<String, Vec<&String>>, op: &Value| -> Option<String> {
-                    let c = op.get("channel")?;
-                    ids.get(&c.to_string())?.first().map(|id| (*id).clone())
-                };
-                let (a, b) = (channel_id(&old_channels, op), channel_id(&new_channels, new_op));
+                let (a, b) = (
+                    old_channels.of(op).into_iter().next(),
+                    new_channels.of(new_op).into_iter().next(),
+                );
                 if a != b {
                     let name = |x: &Option<String>| x.clone().map(|s| format!("\"{s}\"")).unwrap_or_else(|| "(unknown)".into());
                     d.push(
@@ -566,14 +594,15 @@ fn payload_changes(d: &mut Differ, at: &str, m: &MessageCtx<'_>, part: &str, old
 
 /// Runs `tidings diff`; the exit code.
 pub fn run(args: &DiffArgs) -> u8 {
-    let (old_src, old) = match load_inlined(&args.old) {
+    let positions = matches!(args.format, DiffFormat::Text);
+    let (old_src, old) = match load_inlined(&args.old, positions) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
             return 2;
         }
     };
-    let (new_src, new) = match load_inlined(&args.new) {
+    let (new_src, new) = match load_inlined(&args.new, positions) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
@@ -581,6 +610,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         }
     };
     let report = diff_values_at(&old_src.name, &old, &new_src.name, &new, args.version_bump_allows, args.avro_compatibility);
+    drop((old, new));
     let text = match args.format {
         DiffFormat::Json => {
             let json = serde_json::json!({

@@ -266,6 +266,80 @@ pub fn inline(resolver: &mut Resolver, from: &Path, doc: &Value, value: &Value) 
     inline_at(resolver, from, doc, value, &mut stack, 0)
 }
 
+/// A whole document (the file `from`) inlined as [`inline`] does, except the links of its
+/// operations (under `operations` and `components/operations`), which stay as written: a
+/// `channel` that is a `#/channels/<id>` reference, `messages` and `reply`. They name the
+/// channel and messages an operation is on, and inlined they were whole copies of them,
+/// most of a large document's memory. An operation that is itself a local `$ref` is
+/// replaced by its target first.
+pub fn inline_document(resolver: &mut Resolver, from: &Path, doc: &Value) -> Value {
+    let Value::Object(root) = doc else { return inline(resolver, from, doc, doc) };
+    let mut out = serde_json::Map::new();
+    for (key, value) in root {
+        let inlined = match (key.as_str(), value) {
+            ("operations", Value::Object(operations)) => inline_operations(resolver, from, doc, operations),
+            ("components", Value::Object(components)) => {
+                let mut parts = serde_json::Map::new();
+                for (part, value) in components {
+                    let inlined = match (part.as_str(), value) {
+                        ("operations", Value::Object(operations)) => inline_operations(resolver, from, doc, operations),
+                        _ => inline(resolver, from, doc, value),
+                    };
+                    parts.insert(part.clone(), inlined);
+                }
+                Value::Object(parts)
+            }
+            _ => inline(resolver, from, doc, value),
+        };
+        out.insert(key.clone(), inlined);
+    }
+    Value::Object(out)
+}
+
+/// The operations of [`inline_document`], their links kept.
+fn inline_operations(
+    resolver: &mut Resolver,
+    from: &Path,
+    doc: &Value,
+    operations: &serde_json::Map<String, Value>,
+) -> Value {
+    let mut out = serde_json::Map::new();
+    for (id, operation) in operations {
+        let operation = match operation.get("$ref").and_then(Value::as_str).map(parse) {
+            Some(Ok(Target::Local { pointer })) => lookup(doc, &pointer).unwrap_or(operation),
+            _ => operation,
+        };
+        let inlined = match operation {
+            Value::Object(fields) if !fields.contains_key("$ref") => Value::Object(
+                fields
+                    .iter()
+                    .map(|(field, value)| {
+                        let names_channel = || value.get("$ref").and_then(Value::as_str).and_then(local_channel_id).is_some();
+                        let value = match field.as_str() {
+                            // A channel written out (not a reference) is known by value:
+                            // inlined, to compare with the inlined channels.
+                            "channel" if names_channel() => value.clone(),
+                            "messages" | "reply" => value.clone(),
+                            _ => inline(resolver, from, doc, value),
+                        };
+                        (field.clone(), value)
+                    })
+                    .collect(),
+            ),
+            other => inline(resolver, from, doc, other),
+        };
+        out.insert(id.clone(), inlined);
+    }
+    Value::Object(out)
+}
+
+/// The id of the channel a `$ref` names when it is `#/channels/<id>` in the same document.
+pub fn local_channel_id(reference: &str) -> Option<String> {
+    let Ok(Target::Local { pointer }) = parse(reference) else { return None };
+    let token = pointer.strip_prefix("/channels/").filter(|t| !t.contains('/'))?;
+    Some(crate::source::unescape_token(token))
+}
+
 /// Deepest chain of references followed by [`inline`].
 const MAX_INLINE_DEPTH: usize = 64;
 
@@ -293,11 +367,12 @@ fn inline_at(
                             let key = (file.clone(), pointer.clone());
                             if !stack.contains(&key) {
                                 if file == from {
+                                    // Borrowed from the document, not copied first: the
+                                    // inlined result is the one copy.
                                     if let Ok(target) = lookup(doc, &pointer) {
-                                        let target = target.clone();
                                         stack.push(key);
                                         let out = inline_at(
-                                            resolver, &file, doc, &target, stack, depth + 1,
+                                            resolver, &file, doc, target, stack, depth + 1,
                                         );
                                         stack.pop();
                                         return out;

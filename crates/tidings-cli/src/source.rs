@@ -2,11 +2,14 @@
 //! that maps JSON pointers back to line and column in the text.
 //!
 //! The value comes from `serde_json` (JSON) or `serde_yaml_ng` (YAML); neither keeps spans,
-//! so the index is built separately from `saphyr-parser`'s events, which carry them.
+//! so the index is built separately from `saphyr-parser`'s events, which carry them, on
+//! the first question about a position: a command that reports no positions (`tidings diff
+//! --format json`) never builds it, and one entry per node was most of `diff`'s memory.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use saphyr_parser::{Event, Parser};
 use serde_json::{Map, Value};
@@ -68,8 +71,10 @@ pub struct Source {
     pub syntax: Syntax,
     /// The document.
     pub value: Value,
-    /// JSON pointer -> position.
-    pub index: PositionIndex,
+    /// The text, for the index.
+    text: String,
+    /// JSON pointer -> position, built on first use ([`Source::index`]).
+    index: OnceLock<PositionIndex>,
 }
 
 /// Largest document read, so a mistaken argument (a disk image) fails fast instead of
@@ -117,13 +122,19 @@ impl Source {
             path: path.to_owned(),
             syntax,
             value,
-            index: PositionIndex::build(text),
+            text: text.to_owned(),
+            index: OnceLock::new(),
         })
+    }
+
+    /// JSON pointer -> position (and the keys written twice), built on the first call.
+    pub fn index(&self) -> &PositionIndex {
+        self.index.get_or_init(|| PositionIndex::build(&self.text))
     }
 
     /// The position of `pointer`, or of its nearest ancestor that has one.
     pub fn position(&self, pointer: &str) -> Option<Position> {
-        self.index.find(pointer)
+        self.index().find(pointer)
     }
 }
 
@@ -491,7 +502,7 @@ mod tests {
         let source = Source::parse("d.yaml", Path::new("d.yaml"), text).expect("parses");
         assert_eq!(source.value.pointer("/operations/a"), Some(&serde_json::json!(3)));
         assert_eq!(
-            source.index.duplicates,
+            source.index().duplicates,
             [Duplicate {
                 pointer: "/operations/a".into(),
                 first: Position { line: 2, column: 3 },

@@ -305,3 +305,28 @@ fn unusable_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("syntax-error.yaml:"));
 }
+
+/// An operation's channel is the one its `$ref` names, even when another channel has the
+/// same contents (matched by value, the move between the two was invisible).
+#[test]
+fn an_operation_moved_to_an_identical_channel_is_a_change() {
+    let run = diff_with("identical-channel", |d| {
+        d["channels"]["orders/copy"] = d["channels"]["orders.created"].clone();
+        d["operations"]["publishOrder"]["channel"] = json!({"$ref": "#/channels/orders~1copy"});
+    }, &[]);
+    let moved = change(&run, "operation-channel-changed");
+    assert_eq!(moved["description"], "operation \"publishOrder\" moved from channel \"orders.created\" to \"orders/copy\"", "{moved:#}");
+}
+
+/// An operation whose channel is written out instead of referenced is still matched to
+/// the channel equal to it.
+#[test]
+fn an_operation_with_its_channel_written_out_is_matched_by_value() {
+    let run = diff_with("channel-by-value", |d| {
+        let channel = d["channels"]["orders.created"].clone();
+        d["operations"]["publishOrder"]["channel"] = channel;
+    }, &[]);
+    let kinds: Vec<&str> = run.json["changes"].as_array().into_iter().flatten().filter_map(|c| c["kind"].as_str()).collect();
+    assert!(!kinds.contains(&"operation-channel-changed"), "{:#}", run.json);
+    assert_eq!(run.code, 0, "{:#}", run.json);
+}
