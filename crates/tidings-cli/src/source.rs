@@ -308,7 +308,8 @@ fn yaml_kind(v: &serde_yaml_ng::Value) -> &'static str {
 /// member, the item's for a sequence element.
 #[derive(Debug, Clone, Default)]
 pub struct PositionIndex {
-    positions: HashMap<String, Position>,
+    /// foldhash, not SipHash: one entry per node of the document, hashed on insert.
+    positions: HashMap<String, Position, foldhash::fast::RandomState>,
     /// Keys that appear twice in one mapping (the parsers keep the last silently).
     pub duplicates: Vec<Duplicate>,
 }
@@ -339,7 +340,7 @@ impl PositionIndex {
                 next: usize,
             },
         }
-        let mut positions = HashMap::new();
+        let mut positions = HashMap::with_hasher(foldhash::fast::RandomState::default());
         let mut duplicates = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         positions.insert(String::new(), Position { line: 1, column: 1 });
@@ -459,8 +460,13 @@ impl PositionIndex {
 }
 
 /// Escapes one reference token for a JSON pointer (`~` -> `~0`, `/` -> `~1`).
-pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+pub fn escape_token(token: &str) -> std::borrow::Cow<'_, str> {
+    // Most tokens need no escaping: no copy for them (one per node of a document indexed).
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        token.into()
+    }
 }
 
 /// Unescapes one reference token of a JSON pointer.
