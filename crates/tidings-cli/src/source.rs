@@ -75,6 +75,8 @@ pub struct Source {
     text: String,
     /// JSON pointer -> position, built on first use ([`Source::index`]).
     index: OnceLock<PositionIndex>,
+    /// The keys written twice, when asked for before the index was built.
+    duplicates: OnceLock<Vec<Duplicate>>,
 }
 
 /// Largest document read, so a mistaken argument (a disk image) fails fast instead of
@@ -124,12 +126,23 @@ impl Source {
             value,
             text: text.to_owned(),
             index: OnceLock::new(),
+            duplicates: OnceLock::new(),
         })
     }
 
     /// JSON pointer -> position (and the keys written twice), built on the first call.
     pub fn index(&self) -> &PositionIndex {
         self.index.get_or_init(|| PositionIndex::build(&self.text))
+    }
+
+    /// The mapping keys written twice. From the index when it is built; otherwise from a
+    /// scan of the text that keeps no positions (a valid document, whose validation
+    /// reports no position, never pays for the index).
+    pub fn duplicates(&self) -> &[Duplicate] {
+        if let Some(index) = self.index.get() {
+            return &index.duplicates;
+        }
+        self.duplicates.get_or_init(|| PositionIndex::scan(&self.text, false).duplicates)
     }
 
     /// The position of `pointer`, or of its nearest ancestor that has one.
@@ -329,6 +342,13 @@ impl PositionIndex {
     /// Builds the index from the text; an unparsable text gives what was read before the
     /// error (the value parser reports the error itself).
     pub fn build(text: &str) -> PositionIndex {
+        PositionIndex::scan(text, true)
+    }
+
+    /// Reads the text's events: the keys written twice, and with `positions` the position
+    /// of every node (otherwise only the containers' pointers are formatted, which the
+    /// pointer of a duplicate needs).
+    fn scan(text: &str, positions_wanted: bool) -> PositionIndex {
         enum Frame {
             Map {
                 pointer: String,
@@ -348,8 +368,9 @@ impl PositionIndex {
             line: span.start.line(),
             column: span.start.col() + 1,
         };
-        // The pointer of the node starting now, after which the parent expects a key again.
-        fn child_pointer(stack: &mut [Frame]) -> Option<String> {
+        // The pointer of the node starting now, after which the parent expects a key again;
+        // formatted only when `want` (the parent's state moves on either way).
+        fn child_pointer(stack: &mut [Frame], want: bool) -> Option<String> {
             match stack.last_mut() {
                 None => Some(String::new()),
                 Some(Frame::Map {
@@ -358,9 +379,9 @@ impl PositionIndex {
                     ..
                 }) => pending_key
                     .take()
-                    .map(|k| format!("{pointer}/{}", escape_token(&k))),
+                    .map(|k| if want { format!("{pointer}/{}", escape_token(&k)) } else { String::new() }),
                 Some(Frame::Seq { pointer, next }) => {
-                    let p = format!("{pointer}/{next}");
+                    let p = if want { format!("{pointer}/{next}") } else { String::new() };
                     *next += 1;
                     Some(p)
                 }
@@ -378,23 +399,27 @@ impl PositionIndex {
                     {
                         if pending_key.is_none() {
                             // A key: the member's position is the key's.
-                            let p = format!("{pointer}/{}", escape_token(&value));
+                            let member = || format!("{pointer}/{}", escape_token(&value));
                             if let Some(first) = keys.get(value.as_ref()) {
                                 duplicates.push(Duplicate {
-                                    pointer: p.clone(),
+                                    pointer: member(),
                                     first: *first,
                                     again: pos(&span),
                                 });
                             } else {
                                 keys.insert(value.to_string(), pos(&span));
                             }
-                            positions.entry(p).or_insert(pos(&span));
+                            if positions_wanted {
+                                positions.entry(member()).or_insert(pos(&span));
+                            }
                             *pending_key = Some(value.into_owned());
                             continue;
                         }
                     }
-                    if let Some(p) = child_pointer(&mut stack) {
-                        positions.entry(p).or_insert(pos(&span));
+                    if let Some(p) = child_pointer(&mut stack, positions_wanted) {
+                        if positions_wanted {
+                            positions.entry(p).or_insert(pos(&span));
+                        }
                     }
                 }
                 Event::Alias(_) => {
@@ -405,15 +430,19 @@ impl PositionIndex {
                             continue;
                         }
                     }
-                    if let Some(p) = child_pointer(&mut stack) {
-                        positions.entry(p).or_insert(pos(&span));
+                    if let Some(p) = child_pointer(&mut stack, positions_wanted) {
+                        if positions_wanted {
+                            positions.entry(p).or_insert(pos(&span));
+                        }
                     }
                 }
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
                     let is_map = matches!(event, Event::MappingStart(..));
                     // A complex key (a mapping used as a key): index nothing inside it.
-                    let pointer = child_pointer(&mut stack).unwrap_or_else(|| "\u{0}".into());
-                    positions.entry(pointer.clone()).or_insert(pos(&span));
+                    let pointer = child_pointer(&mut stack, true).unwrap_or_else(|| "\u{0}".into());
+                    if positions_wanted {
+                        positions.entry(pointer.clone()).or_insert(pos(&span));
+                    }
                     stack.push(if is_map {
                         Frame::Map {
                             pointer,
@@ -515,6 +544,23 @@ mod tests {
                 again: Position { line: 4, column: 3 },
             }]
         );
+    }
+
+    /// The scan without positions finds the same duplicates as the index, nested ones and
+    /// ones inside sequences included, and `Source` answers from it until the index exists.
+    #[test]
+    fn duplicates_without_the_index_are_the_index_duplicates() {
+        let text = "a: 1\nlist:\n  - {x: 1, y: 2, x: 3}\n  - z: [1, 2]\n    w: 0\n    z: 4\nb:\n  c:\n    d: 1\n    d: 2\na: 5\n";
+        let full = PositionIndex::build(text).duplicates;
+        let pointers: Vec<&str> = full.iter().map(|d| d.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/list/0/x", "/list/1/z", "/b/c/d", "/a"]);
+        assert_eq!(PositionIndex::scan(text, false).duplicates, full);
+        assert_eq!(PositionIndex::scan(text, false).positions.len(), 1, "only the root's");
+        let source = Source::parse("d.yaml", Path::new("d.yaml"), text).expect("parses");
+        assert_eq!(source.duplicates(), full.as_slice());
+        assert!(source.index.get().is_none(), "no index built for the duplicates");
+        assert_eq!(source.position("/b/c/d").map(|p| p.line), Some(9));
+        assert_eq!(source.duplicates(), full.as_slice());
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn finish(source: &Source, mut findings: Vec<Finding>) -> FileReport {
 /// Keys written twice: YAML forbids it and the parsers silently keep the last one, so an
 /// operation or message id given twice would lose one definition without a word.
 fn duplicates(ctx: &mut Ctx<'_>) {
-    for d in ctx.source.index().duplicates.clone() {
+    for d in ctx.source.duplicates().to_vec() {
         let (parent, key) = d
             .pointer
             .rsplit_once('/')
