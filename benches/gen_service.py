@@ -101,8 +101,10 @@ fn handler_{i}(ctx: Context) -> HandlerFuture {{
     Box::pin(async move {{
         let event = tidings::__private::decode::<Event{i}>(&ctx)?;
         let attempt = <Attempt as tidings::FromDelivery>::from_delivery(&ctx)?;
-        // No declared key (the macro passes the reply key function here).
+        // No declared key (the macro passes the reply key function here); the reply boxed,
+        // as the pipeline takes it.
         tidings::HandlerOutput::into_outgoing(handle_{i}(event, attempt).await, &ctx, None)
+            .map(|reply| reply.map(Box::new))
     }})
 }}
 
