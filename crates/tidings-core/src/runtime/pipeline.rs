@@ -45,13 +45,14 @@ pub(crate) fn spawn_consumer(
             let cancelled = shutdown.cancelled();
             tokio::pin!(cancelled);
             loop {
-                // Shutdown first, as the biased `select!` below.
-                if shutdown.is_cancelled() {
-                    break;
-                }
                 // A worker that always finds a delivery ready would never yield to the other
                 // tasks of its thread: charge tokio's budget as a wait would.
                 tokio::task::consume_budget().await;
+                // Shutdown first, as the biased `select!` below (checked after the yield, so
+                // no delivery is taken once it is signalled).
+                if shutdown.is_cancelled() {
+                    break;
+                }
                 let delivery = match sub.try_next() {
                     Some(d) => d,
                     None => tokio::select! {
