@@ -1028,7 +1028,7 @@ fn sort_by_contents<T: std::fmt::Debug>(items: &mut [&T]) {
 /// It sorts indices, so the one instance of the standard sort serves every item type:
 /// a sort per type is several kilobytes of code, and a service binary's code is resident
 /// in whole (`--asyncapi`'s peak RSS).
-pub(crate) fn sort_by_text<T: Clone>(items: &mut [T], key: impl Fn(&T) -> String) {
+fn sort_by_text<T: Clone>(items: &mut [T], key: impl Fn(&T) -> String) {
     // Mostly one item (one description per message name): no key to compute.
     if items.len() < 2 {
         return;
@@ -1048,7 +1048,7 @@ fn sorted_order(keys: &[String]) -> Vec<usize> {
 /// A map built by inserting. `collect()` into a `BTreeMap` sorts a buffer first, and
 /// every key and value type brings its own copy of that sort (code size, as above), for
 /// maps of a few entries.
-pub(crate) fn map_of<K: Ord, V>(entries: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
+fn map_of<K: Ord, V>(entries: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
     let mut map = BTreeMap::new();
     for (key, value) in entries {
         map.insert(key, value);

@@ -13,8 +13,8 @@
 //!
 //! Both documents are read with every `$ref` inlined, so a change behind a reference is
 //! seen where it takes effect; an operation's own links (its channel and messages) stay
-//! references, which name the channel it is on. The payload rules are the ones `tidings catalog lint` uses
-//! too, in the [`tidings_compat`] crate: JSON Schemas keyword by keyword, Avro payloads
+//! references, which name the channel it is on. The payload rules are the ones `tidings
+//! catalog lint` uses too, in the [`tidings_compat`] crate: JSON Schemas keyword by keyword, Avro payloads
 //! (an Avro `schemaFormat`) by the Avro resolution rules at the Schema Registry level
 //! chosen with `--avro-compatibility` (default `BACKWARD`, as Confluent's): a failure of
 //! a direction the level checks is breaking, one it does not check is reported only.
@@ -610,7 +610,6 @@ pub fn run(args: &DiffArgs) -> u8 {
         }
     };
     let report = diff_values_at(&old_src.name, &old, &new_src.name, &new, args.version_bump_allows, args.avro_compatibility);
-    drop((old, new));
     let text = match args.format {
         DiffFormat::Json => {
             let json = serde_json::json!({

@@ -745,15 +745,9 @@ pub(crate) struct KafkaSubscription {
 
 impl Subscription for KafkaSubscription {
     fn next(&self) -> BoxFuture<'_, Option<Delivery>> {
+        // The workers call `try_next` first (and charge tokio's budget for it): here
+        // nothing was ready a moment ago, so wait.
         Box::pin(async move {
-            // A worker whose partition always has a message never waits here: give the
-            // other tasks of its thread their turn now and then.
-            tokio::task::consume_budget().await;
-            // Under load a message is ready: take it without registering a waiter (which
-            // locks the `Notify`'s list twice).
-            if let Some(delivery) = self.shared.take() {
-                return Some(delivery);
-            }
             loop {
                 // Registered before looking, so a message queued in between wakes us.
                 let notified = self.shared.ready.notified();
