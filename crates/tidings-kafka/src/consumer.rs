@@ -44,6 +44,7 @@
 //! again on resume, which cost a fast consumer close to half its throughput when every
 //! full buffer paused.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -63,7 +64,7 @@ use tokio::sync::Notify;
 
 use crate::config::KafkaConfig;
 use crate::context::{forward_error, forward_log};
-use crate::producer::{text_headers, KafkaProducer};
+use crate::producer::KafkaProducer;
 use crate::topic::{dlq_topic, TopicSelector};
 
 /// Dead-letter header: why the message was rejected.
@@ -114,10 +115,11 @@ struct Record {
     offset: i64,
     key: Option<Bytes>,
     payload: Bytes,
-    /// Boxed, and absent for a message without headers: a record waits in its
-    /// partition's queue (up to `max_buffered` of them), and inline headers made every
-    /// record several hundred bytes larger.
-    headers: Option<Box<Headers>>,
+    /// Its headers as [`copy_out`] wrote them into the round's shared buffer (see
+    /// [`decode_headers`]); absent for a message without headers. The worker that takes
+    /// the record decodes them: the poll thread allocates nothing per message that a
+    /// worker would then free, and a record waiting in its queue stays small.
+    headers: Option<Bytes>,
     attempt: u32,
     /// The consumer's rebalance count when it was fetched: a partition assigned after
     /// that (a revocation and a new assignment in between) does not take it.
@@ -128,15 +130,13 @@ impl Record {
     fn tp(&self) -> Tp {
         (self.topic.clone(), self.partition)
     }
-    /// A copy of its headers (inline, nothing allocated for short ones).
-    fn headers(&self) -> Headers {
-        self.headers.as_deref().cloned().unwrap_or_default()
-    }
 }
 
 /// One assigned partition.
 #[derive(Debug)]
 struct PartitionState {
+    /// Which partition.
+    tp: Tp,
     /// Which assignment this state belongs to (the rebalance count when it was
     /// assigned): settlements of an older one are ignored.
     epoch: u64,
@@ -160,8 +160,9 @@ struct PartitionState {
 }
 
 impl PartitionState {
-    fn new(epoch: u64) -> Self {
+    fn new(tp: Tp, epoch: u64) -> Self {
         PartitionState {
+            tp,
             epoch,
             queue: VecDeque::new(),
             busy: false,
@@ -177,9 +178,17 @@ impl PartitionState {
 
 #[derive(Debug, Default)]
 struct Dispatch {
-    partitions: HashMap<Tp, PartitionState>,
-    /// Partitions with a queued message and none out, in the order they became so.
-    ready: VecDeque<Tp>,
+    /// The assigned partitions, each in a slot of its own. A delivery's acker and the
+    /// ready list name a partition by its slot, so settling and taking a message look
+    /// nothing up by name (hashing the topic cost about 240 instructions a message);
+    /// `by_tp` is read once per fetched run of a partition's messages, and at rebalances.
+    slots: Vec<Option<PartitionState>>,
+    /// The slot of each assigned partition.
+    by_tp: HashMap<Tp, usize>,
+    /// Slots of partitions with a queued message and none out, in the order they became
+    /// so. May name a slot whose partition was since assigned again or replaced: `take`
+    /// checks the state it finds there.
+    ready: VecDeque<usize>,
     /// Paused partitions drained enough to fetch again (the poll thread resumes them).
     resume: Vec<Tp>,
     /// Messages settled since the last commit.
@@ -196,17 +205,59 @@ struct Dispatch {
 }
 
 impl Dispatch {
-    fn mark_ready(&mut self, tp: &Tp) -> bool {
-        self.partitions.get_mut(tp).is_some_and(|p| list_if_ready(p, &mut self.ready, tp))
+    /// The state in `slot`, if the slot holds a partition.
+    fn at(&mut self, slot: usize) -> Option<&mut PartitionState> {
+        self.slots.get_mut(slot).and_then(Option::as_mut)
+    }
+
+    /// The state of partition `tp`, if assigned.
+    fn get(&self, tp: &Tp) -> Option<&PartitionState> {
+        self.by_tp.get(tp).and_then(|&slot| self.slots[slot].as_ref())
+    }
+
+    /// The state of partition `tp`, if assigned.
+    fn get_mut(&mut self, tp: &Tp) -> Option<&mut PartitionState> {
+        let slot = *self.by_tp.get(tp)?;
+        self.at(slot)
+    }
+
+    /// Tracks `state` (a new assignment of its partition): in the partition's slot when
+    /// it has one, else in the first free slot.
+    fn insert(&mut self, state: PartitionState) {
+        let slot = match self.by_tp.get(&state.tp) {
+            Some(&slot) => slot,
+            None => match self.slots.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => {
+                    self.slots.push(None);
+                    self.slots.len() - 1
+                }
+            },
+        };
+        self.by_tp.insert(state.tp.clone(), slot);
+        self.slots[slot] = Some(state);
+    }
+
+    /// Forgets partition `tp`; returns its slot and state. A slot is reused only by a
+    /// later assignment, whose epoch differs, so an acker of this one cannot settle
+    /// the next partition in the slot.
+    fn remove(&mut self, tp: &Tp) -> Option<(usize, PartitionState)> {
+        let slot = self.by_tp.remove(tp)?;
+        self.slots[slot].take().map(|p| (slot, p))
+    }
+
+    /// Every assigned partition's state.
+    fn states_mut(&mut self) -> impl Iterator<Item = &mut PartitionState> {
+        self.slots.iter_mut().flatten()
     }
 }
 
-/// Lists `p`, the state of `tp`, in `ready` when it has a message to hand out and none
+/// Lists `p`, the state in `slot`, in `ready` when it has a message to hand out and none
 /// out. For a caller that already holds the state: no second lookup of the partition.
-fn list_if_ready(p: &mut PartitionState, ready: &mut VecDeque<Tp>, tp: &Tp) -> bool {
+fn list_if_ready(p: &mut PartitionState, ready: &mut VecDeque<usize>, slot: usize) -> bool {
     if !p.busy && !p.revoking && !p.in_ready && !p.queue.is_empty() {
         p.in_ready = true;
-        ready.push_back(tp.clone());
+        ready.push_back(slot);
         true
     } else {
         false
@@ -258,8 +309,7 @@ impl Shared {
         let mut st = self.lock();
         let epoch = self.next_generation(&mut st);
         for e in tpl.elements() {
-            let tp: Tp = (Arc::from(e.topic()), e.partition());
-            st.partitions.insert(tp, PartitionState::new(epoch));
+            st.insert(PartitionState::new((Arc::from(e.topic()), e.partition()), epoch));
         }
         tracing::info!(
             server = %self.server, group = %self.group, consumer = %self.consumer,
@@ -275,14 +325,14 @@ impl Shared {
         let mut st = self.lock();
         self.next_generation(&mut st);
         for tp in &revoked {
-            if let Some(p) = st.partitions.get_mut(tp) {
+            if let Some(p) = st.get_mut(tp) {
                 p.revoking = true;
                 p.queue.clear();
             }
         }
         st.revoke_waiting = true;
         loop {
-            let running = revoked.iter().filter(|tp| st.partitions.get(*tp).is_some_and(|p| p.in_handler)).count();
+            let running = revoked.iter().filter(|tp| st.get(tp).is_some_and(|p| p.in_handler)).count();
             let now = Instant::now();
             if running == 0 {
                 break;
@@ -299,15 +349,17 @@ impl Shared {
         }
         st.revoke_waiting = false;
         let mut commits = Vec::new();
+        let mut freed = Vec::new();
         for tp in &revoked {
-            if let Some(p) = st.partitions.remove(tp) {
+            if let Some((slot, p)) = st.remove(tp) {
+                freed.push(slot);
                 // Even when already sent: an asynchronous commit may still fail.
                 if let Some(next) = p.settled_next {
                     commits.push((tp.clone(), next));
                 }
             }
         }
-        st.ready.retain(|tp| !revoked.contains(tp));
+        st.ready.retain(|slot| !freed.contains(slot));
         st.resume.retain(|tp| !revoked.contains(tp));
         drop(st);
         self.commit_sync(consumer, &commits, "revocation");
@@ -333,7 +385,7 @@ impl Shared {
             // This record and the ones of its partition right after it.
             let run = std::iter::once(first)
                 .chain(std::iter::from_fn(|| records.next_if(|r| r.partition == tp.1 && r.topic == tp.0)));
-            let Some(p) = st.partitions.get_mut(&tp) else {
+            let Some(slot) = st.by_tp.get(&tp).copied() else {
                 // Fetched before a revocation took effect: the next owner fetches it again.
                 for record in run {
                     tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
@@ -341,6 +393,7 @@ impl Shared {
                 }
                 continue;
             };
+            let Some(p) = st.slots[slot].as_mut() else { continue };
             for record in run {
                 // Revoked, or assigned again after it was fetched (librdkafka fetches again
                 // from the committed offset then): not this assignment's message.
@@ -351,7 +404,7 @@ impl Shared {
             if !p.paused && p.queue.len() >= self.max_buffered && !full.contains(&tp) {
                 full.push(tp.clone());
             }
-            if list_if_ready(p, &mut st.ready, &tp) {
+            if list_if_ready(p, &mut st.ready, slot) {
                 woke += 1;
             }
         }
@@ -379,14 +432,14 @@ impl Shared {
         loop {
             let still: Vec<Tp> = full
                 .iter()
-                .filter(|tp| st.partitions.get(*tp).is_some_and(|p| !p.revoking && !p.paused && p.queue.len() > level))
+                .filter(|tp| st.get(tp).is_some_and(|p| !p.revoking && !p.paused && p.queue.len() > level))
                 .cloned()
                 .collect();
             let now = Instant::now();
             if still.is_empty() || now >= deadline || st.closed || self.stop.load(Ordering::SeqCst) {
                 st.holding = false;
                 for tp in &still {
-                    if let Some(p) = st.partitions.get_mut(tp) {
+                    if let Some(p) = st.get_mut(tp) {
                         p.paused = true;
                     }
                 }
@@ -415,10 +468,11 @@ impl Shared {
     /// Hands the next message of the next ready partition out. Never awaits, so a
     /// message taken here always reaches the caller.
     fn take(self: &Arc<Self>) -> Option<Delivery> {
-        let mut st = self.lock();
-        while let Some(tp) = st.ready.pop_front() {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        while let Some(slot) = st.ready.pop_front() {
             let resume_at = self.max_buffered / 2;
-            let Some(p) = st.partitions.get_mut(&tp) else { continue };
+            let Some(p) = st.slots.get_mut(slot).and_then(Option::as_mut) else { continue };
             p.in_ready = false;
             if p.busy || p.revoking {
                 continue;
@@ -430,7 +484,7 @@ impl Shared {
             let left = p.queue.len();
             if p.paused && left <= resume_at {
                 p.paused = false;
-                st.resume.push(tp);
+                st.resume.push(p.tp.clone());
             }
             if st.holding && left <= self.hold_level() {
                 // The poll thread re-checks under the lock; one signal is enough.
@@ -439,39 +493,42 @@ impl Shared {
             }
             // More partitions ready: pass the wake-up on to another worker.
             let more = !st.ready.is_empty();
-            drop(st);
+            drop(guard);
             if more {
                 self.ready.notify_one();
             }
+            // The record's parts move into the delivered message, which the acker shares
+            // (to deliver it again or dead-letter it): nothing is copied.
+            let Record { topic, channel, partition, offset, key, payload, headers, attempt, .. } = record;
             let incoming = Arc::new(Incoming {
-                channel: record.channel.clone(),
-                payload: record.payload.clone(),
-                headers: record.headers(),
-                key: record.key.clone(),
-                attempt: record.attempt,
+                channel,
+                payload,
+                headers: headers.map(|block| decode_headers(&block)).unwrap_or_default(),
+                key,
+                attempt,
                 params: Default::default(),
             });
-            let acker = KafkaAcker { shared: self.clone(), epoch, record: Some(record) };
+            let out = Out { topic, partition, offset, incoming: incoming.clone() };
+            let acker = KafkaAcker { shared: self.clone(), slot, epoch, out: Some(out) };
             return Some(Delivery { incoming, acker: Box::new(acker) });
         }
         None
     }
 
-    /// Records that `record` is done with: its partition may commit past it and hand
-    /// out the next message.
-    fn settle(&self, record: &Record, epoch: u64) {
-        let tp = record.tp();
+    /// Records that `out`, taken from `slot` under assignment `epoch`, is done with: its
+    /// partition may commit past it and hand out the next message.
+    fn settle(&self, out: &Out, slot: usize, epoch: u64) {
         let mut guard = self.lock();
         let st = &mut *guard;
-        match st.partitions.get_mut(&tp) {
+        match st.slots.get_mut(slot).and_then(Option::as_mut) {
             Some(p) if p.epoch == epoch => {
                 p.busy = false;
                 p.in_handler = false;
-                p.settled_next = Some(p.settled_next.map_or(record.offset + 1, |n| n.max(record.offset + 1)));
+                p.settled_next = Some(p.settled_next.map_or(out.offset + 1, |n| n.max(out.offset + 1)));
                 st.uncommitted += 1;
                 // No wake-up: the worker that settled takes the next ready partition
                 // when it asks again (see the module's documentation).
-                list_if_ready(p, &mut st.ready, &tp);
+                list_if_ready(p, &mut st.ready, slot);
                 let revoke_waiting = st.revoke_waiting;
                 drop(guard);
                 if revoke_waiting {
@@ -480,81 +537,86 @@ impl Shared {
             }
             _ => {
                 drop(guard);
-                tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                tracing::debug!(topic = %out.topic, partition = out.partition, offset = out.offset,
                     "settled after its partition was revoked; the next owner handles it again");
                 self.changed.notify_all();
             }
         }
     }
 
-    /// The message out is waiting (for a retry): a revocation need not wait for it.
-    fn waiting(&self, record: &Record, epoch: u64) {
+    /// The message out of `slot` is waiting (for a retry): a revocation need not wait
+    /// for it.
+    fn waiting(&self, slot: usize, epoch: u64) {
         let mut st = self.lock();
-        if let Some(p) = st.partitions.get_mut(&record.tp()).filter(|p| p.epoch == epoch) {
+        if let Some(p) = st.at(slot).filter(|p| p.epoch == epoch) {
             p.in_handler = false;
         }
         drop(st);
         self.changed.notify_all();
     }
 
-    /// Puts `record` back at the head of its partition, to be delivered again.
-    fn requeue(&self, record: Record, epoch: u64) {
-        let tp = record.tp();
-        let mut st = self.lock();
-        match st.partitions.get_mut(&tp) {
+    /// Puts `record` back at the head of its partition (in `slot`), to be delivered again.
+    fn requeue(&self, record: Record, slot: usize, epoch: u64) {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        match st.slots.get_mut(slot).and_then(Option::as_mut) {
             Some(p) if p.epoch == epoch && !p.revoking => {
                 p.busy = false;
                 p.in_handler = false;
                 p.queue.push_front(record);
-                let woke = st.mark_ready(&tp);
-                drop(st);
+                let woke = list_if_ready(p, &mut st.ready, slot);
+                drop(guard);
                 if woke {
                     self.ready.notify_one();
                 }
             }
-            _ => tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
-                "not redelivered: its partition was revoked; the next owner handles it again"),
+            _ => {
+                drop(guard);
+                tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+                    "not redelivered: its partition was revoked; the next owner handles it again");
+            }
         }
         self.changed.notify_all();
     }
 
     /// Redelivers `record` after `after`, from a task, so the caller is not held.
-    fn requeue_after(self: &Arc<Self>, record: Record, epoch: u64, after: Duration) {
-        self.waiting(&record, epoch);
+    fn requeue_after(self: &Arc<Self>, record: Record, slot: usize, epoch: u64, after: Duration) {
+        self.waiting(slot, epoch);
         let shared = self.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(after).await;
-            shared.requeue(record, epoch);
+            shared.requeue(record, slot, epoch);
         });
     }
 
-    /// Publishes `record` to its dead-letter topic, then settles it. On failure it is
+    /// Publishes `out` to its dead-letter topic, then settles it. On failure it is
     /// delivered again later: a message is never committed unless dead-lettered.
-    async fn dead_letter(self: Arc<Self>, record: Record, epoch: u64, reason: String) -> Result<(), Error> {
-        let dlq = dlq_topic(&record.topic);
-        let mut headers = record.headers();
+    async fn dead_letter(self: Arc<Self>, out: Out, slot: usize, epoch: u64, reason: String) -> Result<(), Error> {
+        let dlq = dlq_topic(&out.topic);
+        let delivered = &out.incoming;
+        let mut headers = delivered.headers.clone();
         headers.insert(DLQ_REASON, truncate(&reason, MAX_REASON_BYTES));
-        headers.insert(DLQ_TOPIC, &*record.topic);
-        headers.insert(DLQ_PARTITION, record.partition.to_string());
-        headers.insert(DLQ_OFFSET, record.offset.to_string());
-        headers.insert(DLQ_ATTEMPTS, record.attempt.to_string());
-        let message = Outgoing { payload: record.payload.clone(), headers, key: record.key.clone() };
+        headers.insert(DLQ_TOPIC, &*out.topic);
+        headers.insert(DLQ_PARTITION, out.partition.to_string());
+        headers.insert(DLQ_OFFSET, out.offset.to_string());
+        headers.insert(DLQ_ATTEMPTS, delivered.attempt.to_string());
+        let message = Outgoing { payload: delivered.payload.clone(), headers, key: delivered.key.clone() };
         match self.producer.send(&dlq, &message).await {
             Ok((dlq_partition, dlq_offset)) => {
                 tracing::warn!(
-                    server = %self.server, topic = %record.topic, partition = record.partition, offset = record.offset,
-                    attempts = record.attempt, dlq = %dlq, dlq_partition, dlq_offset, reason = %reason,
+                    server = %self.server, topic = %out.topic, partition = out.partition, offset = out.offset,
+                    attempts = delivered.attempt, dlq = %dlq, dlq_partition, dlq_offset, reason = %reason,
                     "message dead-lettered"
                 );
-                self.settle(&record, epoch);
+                self.settle(&out, slot, epoch);
                 Ok(())
             }
             Err(e) => {
                 let what = format!(
                     "dead-lettering topic `{}` partition {} offset {} to `{dlq}` failed ({e}); it will be delivered again",
-                    record.topic, record.partition, record.offset
+                    out.topic, out.partition, out.offset
                 );
-                self.requeue_after(record, epoch, DLQ_FAILURE_BACKOFF);
+                self.requeue_after(out.to_record(delivered.attempt, epoch), slot, epoch, DLQ_FAILURE_BACKOFF);
                 Err(Error::broker(&self.server, what))
             }
         }
@@ -566,10 +628,10 @@ impl Shared {
         let mut st = self.lock();
         st.uncommitted = 0;
         let mut out = Vec::new();
-        for (tp, p) in st.partitions.iter_mut() {
+        for p in st.states_mut() {
             if let Some(next) = p.settled_next.filter(|n| all || p.committed != Some(*n)) {
                 p.committed = Some(next);
-                out.push((tp.clone(), next));
+                out.push((p.tp.clone(), next));
             }
         }
         out
@@ -580,7 +642,7 @@ impl Shared {
         let mut st = self.lock();
         for e in offsets.elements() {
             let tp: Tp = (Arc::from(e.topic()), e.partition());
-            if let (Some(p), Offset::Offset(n)) = (st.partitions.get_mut(&tp), e.offset()) {
+            if let (Some(p), Offset::Offset(n)) = (st.get_mut(&tp), e.offset()) {
                 if p.committed == Some(n) {
                     p.committed = None;
                 }
@@ -697,31 +759,61 @@ impl ConsumerContext for GroupContext {
 /// Settles one Kafka delivery.
 struct KafkaAcker {
     shared: Arc<Shared>,
+    /// Its partition's slot, and the assignment it was taken under.
+    slot: usize,
     epoch: u64,
     /// `None` once settled; still `Some` on drop means the pipeline dropped the delivery.
-    record: Option<Record>,
+    out: Option<Out>,
+}
+
+/// A message out: where it came from, and the delivered message itself (shared with the
+/// handler), to deliver it again or dead-letter it.
+struct Out {
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    incoming: Arc<Incoming>,
+}
+
+impl Out {
+    /// The message as a record again, to go back into its partition's queue.
+    fn to_record(&self, attempt: u32, generation: u64) -> Record {
+        let delivered = &self.incoming;
+        Record {
+            topic: self.topic.clone(),
+            channel: delivered.channel.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            key: delivered.key.clone(),
+            payload: delivered.payload.clone(),
+            headers: encode_headers(&delivered.headers),
+            attempt,
+            generation,
+        }
+    }
 }
 
 impl Acker for KafkaAcker {
     fn ack(mut self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
-        if let Some(record) = self.record.take() {
-            self.shared.settle(&record, self.epoch);
+        if let Some(out) = self.out.take() {
+            self.shared.settle(&out, self.slot, self.epoch);
         }
         tidings_core::broker::settled()
     }
 
     fn nack(mut self: Box<Self>, nack: Nack, _delivered: &Incoming) -> BoxFuture<'static, Result<(), Error>> {
-        let Some(mut record) = self.record.take() else {
+        // `out` holds the delivered message already.
+        let Some(out) = self.out.take() else {
             return tidings_core::broker::settled();
         };
-        let (shared, epoch) = (self.shared.clone(), self.epoch);
+        let (shared, slot, epoch) = (self.shared.clone(), self.slot, self.epoch);
         match nack {
             Nack::Retry { after } => {
-                record.attempt = record.attempt.saturating_add(1);
-                shared.requeue_after(record, epoch, after);
+                let record = out.to_record(out.incoming.attempt.saturating_add(1), epoch);
+                shared.requeue_after(record, slot, epoch, after);
                 tidings_core::broker::settled()
             }
-            Nack::Reject { reason } => Box::pin(shared.dead_letter(record, epoch, reason)),
+            Nack::Reject { reason } => Box::pin(shared.dead_letter(out, slot, epoch, reason)),
         }
     }
 }
@@ -730,10 +822,10 @@ impl Drop for KafkaAcker {
     fn drop(&mut self) {
         // Dropped unsettled (a worker aborted at the shutdown timeout, say): deliver it
         // again rather than leave its partition blocked or skip it.
-        if let Some(record) = self.record.take() {
-            tracing::debug!(topic = %record.topic, partition = record.partition, offset = record.offset,
+        if let Some(out) = self.out.take() {
+            tracing::debug!(topic = %out.topic, partition = out.partition, offset = out.offset,
                 "delivery dropped without being settled; it will be delivered again");
-            self.shared.requeue(record, self.epoch);
+            self.shared.requeue(out.to_record(out.incoming.attempt, self.epoch), self.slot, self.epoch);
         }
     }
 }
@@ -867,6 +959,7 @@ pub(crate) fn subscribe(
         commit_interval: config.commit_interval,
         commit_batch: config.commit_batch,
         topics: Topics::default(),
+        blocks: Vec::new(),
         last_error: None,
     };
     let thread = std::thread::Builder::new()
@@ -884,6 +977,9 @@ struct PollLoop {
     /// Topic names and their channels, shared by every record of a partition (see
     /// [`to_record`]).
     topics: Topics,
+    /// The header blocks of one poll round, before [`copy_out`] copies them (kept, so a
+    /// round allocates none).
+    blocks: Vec<u8>,
     /// The last poll error logged and when, so a repeating one is logged now and then.
     last_error: Option<(String, Instant)>,
 }
@@ -912,12 +1008,31 @@ impl PollLoop {
                 }
                 timeout = Duration::ZERO;
             }
-            let parts: Vec<_> = polled.iter().map(|(m, _)| (m.key(), m.payload().unwrap_or_default())).collect();
-            for ((message, generation), (key, payload)) in polled.iter().zip(copy_out(&parts)) {
-                batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, message, *generation, key, payload));
+            // The header blocks first, each message's headers read from librdkafka once.
+            let mut blocks = std::mem::take(&mut self.blocks);
+            blocks.clear();
+            let spans: Vec<_> = polled
+                .iter()
+                .map(|(m, _)| {
+                    m.headers().filter(|h| h.count() > 0).map(|h| {
+                        let start = blocks.len();
+                        write_block(h.iter().map(|h| (h.key, h.value.unwrap_or_default())), &mut blocks);
+                        start..blocks.len()
+                    })
+                })
+                .collect();
+            let parts: Vec<_> = polled
+                .iter()
+                .zip(spans)
+                .map(|((m, _), span)| (m.key(), m.payload().unwrap_or_default(), span.map(|r| &blocks[r])))
+                .collect();
+            for ((message, generation), copied) in polled.iter().zip(copy_out(&parts)) {
+                batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, message, *generation, copied));
             }
             drop(parts);
+            self.blocks = blocks;
             drop(polled);
+            self.topics.end_round();
             if let Some(e) = error {
                 self.poll_error(e);
             }
@@ -984,15 +1099,24 @@ impl PollLoop {
     }
 }
 
-/// Copies fetched keys and payloads (`(key, payload)` of each message, in order) out of
-/// librdkafka: the small ones of a poll round into shared buffers of up to
-/// [`SHARED_BUFFER`] bytes, each message a slice of one. So the poll thread makes two
-/// allocations a round, not two a message: the workers free what the poll thread
-/// allocated, and that traffic between the threads' malloc arenas had cost about as
-/// much as the rest of the hand-off. The cap bounds what one message still held (a
-/// retry waiting, say) keeps alive of its neighbours.
-fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
-    let size = |(key, payload): &(Option<&[u8]>, &[u8])| key.map_or(0, <[u8]>::len) + payload.len();
+/// A fetched message's key, payload and header block, as librdkafka holds them.
+type Part<'a> = (Option<&'a [u8]>, &'a [u8], Option<&'a [u8]>);
+
+/// A fetched message's key, payload and header block, as [`copy_out`] copied them.
+type Copied = (Option<Bytes>, Bytes, Option<Bytes>);
+
+/// Copies fetched keys, payloads and header blocks (`(key, payload, headers)` of each
+/// message, in order; the block as [`write_block`] wrote it) out of librdkafka: the small
+/// ones of a poll round into shared buffers of up to [`SHARED_BUFFER`] bytes, each
+/// message a few slices of one. So the poll thread makes two allocations a round, not
+/// two or three a message: the workers free what the poll thread allocated, and that
+/// traffic between the threads' malloc arenas had cost about as much as the rest of the
+/// hand-off. The cap bounds what one message still held (a retry waiting, say) keeps
+/// alive of its neighbours.
+fn copy_out(parts: &[Part<'_>]) -> Vec<Copied> {
+    let size = |(key, payload, headers): &Part<'_>| {
+        key.map_or(0, <[u8]>::len) + payload.len() + headers.map_or(0, <[u8]>::len)
+    };
     let mut out = Vec::with_capacity(parts.len());
     let mut start = 0;
     while start < parts.len() {
@@ -1003,21 +1127,65 @@ fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
             end += 1;
         }
         let mut buffer = Vec::with_capacity(bytes);
-        for (key, payload) in &parts[start..end] {
+        for (key, payload, headers) in &parts[start..end] {
             buffer.extend_from_slice(key.unwrap_or_default());
             buffer.extend_from_slice(payload);
+            buffer.extend_from_slice(headers.unwrap_or_default());
         }
         let buffer = Bytes::from(buffer);
         let mut at = 0;
-        for (key, payload) in &parts[start..end] {
-            let key = key.map(|k| {
-                at += k.len();
-                buffer.slice(at - k.len()..at)
-            });
-            at += payload.len();
-            out.push((key, buffer.slice(at - payload.len()..at)));
+        let mut next = |len: usize| {
+            at += len;
+            buffer.slice(at - len..at)
+        };
+        for (key, payload, headers) in &parts[start..end] {
+            let key = key.map(|k| next(k.len()));
+            let payload = next(payload.len());
+            let headers = headers.map(|h| next(h.len()));
+            out.push((key, payload, headers));
         }
         start = end;
+    }
+    out
+}
+
+/// Appends `headers` to `out` as a block that [`decode_headers`] reads: each name and
+/// value as a little-endian `u32` length and its bytes (a value librdkafka holds as
+/// null, as empty).
+fn write_block<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>, out: &mut Vec<u8>) {
+    for (name, value) in headers {
+        for field in [name.as_bytes(), value] {
+            // Kafka bounds a record, so its headers, far below 4 GiB.
+            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            out.extend_from_slice(field);
+        }
+    }
+}
+
+/// `headers` as a block (for a message going back into its queue); `None` when empty.
+fn encode_headers(headers: &Headers) -> Option<Bytes> {
+    if headers.is_empty() {
+        return None;
+    }
+    let mut block = Vec::new();
+    write_block(headers.iter().map(|(name, value)| (name, value.as_bytes())), &mut block);
+    Some(Bytes::from(block))
+}
+
+/// The headers of a block that [`write_block`] wrote (inline, nothing allocated for
+/// short ones). Values become text, invalid UTF-8 replaced (names were text already).
+fn decode_headers(mut block: &[u8]) -> Headers {
+    fn field(block: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (len, rest) = block.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        (rest.len() >= len).then(|| rest.split_at(len))
+    }
+    let mut out = Headers::new();
+    while let Some((name, rest)) = field(block) {
+        let Some((value, rest)) = field(rest) else { break };
+        let name = std::str::from_utf8(name).map_or_else(|_| String::from_utf8_lossy(name), Cow::Borrowed);
+        out.insert(name, String::from_utf8_lossy(value));
+        block = rest;
     }
     out
 }
@@ -1028,20 +1196,27 @@ fn copy_out(parts: &[(Option<&[u8]>, &[u8])]) -> Vec<(Option<Bytes>, Bytes)> {
 #[derive(Default)]
 struct Topics {
     by_topic: HashMap<String, HashMap<i32, Names>>,
-    last: Option<(i32, Names)>,
+    /// The last partition looked up, its topic known by librdkafka's topic handle: a
+    /// pointer comparison, where reading the name (a `strlen` and a UTF-8 check) and
+    /// comparing it cost about 200 instructions a message. A handle names one topic only
+    /// while the messages holding it live, so this is forgotten after every poll round
+    /// ([`Topics::end_round`]).
+    last: Option<(usize, i32, Names)>,
 }
 
 /// A partition's shared topic name and channel.
 type Names = (Arc<str>, Arc<str>);
 
 impl Topics {
-    /// The shared name and channel of `topic`'s `partition`.
-    fn names(&mut self, prefix: &str, topic: &str, partition: i32) -> Names {
-        if let Some((p, (t, c))) = &self.last {
-            if *p == partition && **t == *topic {
+    /// The shared name and channel of the partition `m` came from.
+    fn names(&mut self, prefix: &str, m: &rdkafka::message::BorrowedMessage<'_>) -> Names {
+        let (handle, partition) = (m.topic_ptr() as usize, m.partition());
+        if let Some((h, p, (t, c))) = &self.last {
+            if *h == handle && *p == partition {
                 return (t.clone(), c.clone());
             }
         }
+        let topic = m.topic();
         if !self.by_topic.contains_key(topic) {
             self.by_topic.insert(topic.to_owned(), HashMap::default());
         }
@@ -1054,29 +1229,29 @@ impl Topics {
                 (t, c)
             })
             .clone();
-        self.last = Some((partition, (t.clone(), c.clone())));
+        self.last = Some((handle, partition, (t.clone(), c.clone())));
         (t, c)
+    }
+
+    /// Forgets the last topic handle: the round's messages, which kept it valid, are gone.
+    fn end_round(&mut self) {
+        self.last = None;
     }
 }
 
-/// A fetched message as an owned record, with its key and payload as [`copy_out`] made
-/// them. `topics` gives every partition its own copy of the topic's name and channel:
-/// shared by the whole topic, their reference counts were updated by every worker for
-/// every message, one cache line passed between the cores; a partition's records go to
-/// one worker at a time.
+/// A fetched message as an owned record, with its key, payload and headers as
+/// [`copy_out`] copied them. `topics` gives every partition its own copy of the topic's
+/// name and channel: shared by the whole topic, their reference counts were updated by
+/// every worker for every message, one cache line passed between the cores; a
+/// partition's records go to one worker at a time.
 fn to_record(
     topics: &mut Topics,
     prefix: &str,
     m: &rdkafka::message::BorrowedMessage<'_>,
     generation: u64,
-    key: Option<Bytes>,
-    payload: Bytes,
+    (key, payload, headers): Copied,
 ) -> Record {
-    let (topic, channel) = topics.names(prefix, m.topic(), m.partition());
-    let headers = match m.headers() {
-        Some(h) if h.count() > 0 => Some(Box::new(text_headers(h.iter().map(|h| (h.key, h.value))))),
-        _ => None,
-    };
+    let (topic, channel) = topics.names(prefix, m);
     Record {
         topic,
         channel,
@@ -1275,7 +1450,7 @@ mod tests {
         let joined = tokio::task::spawn_blocking(move || held.join().unwrap());
         let paused = tokio::time::timeout(Duration::from_secs(10), joined).await.expect("woken by the drain").unwrap();
         assert!(paused.is_empty(), "drained in time: no pause");
-        assert!(!s.lock().partitions.values().any(|p| p.paused));
+        assert!(!s.lock().states_mut().any(|p| p.paused));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1377,27 +1552,101 @@ mod tests {
         let small = |i: u8| vec![i; 1000];
         let (k1, p1, p2, p4) = (b"k1".to_vec(), small(1), small(2), small(4));
         let near_cap = vec![3u8; SHARED_BUFFER - 3000];
-        let parts: Vec<(Option<&[u8]>, &[u8])> = vec![
-            (Some(&k1), &p1),
-            (None, &p2),
-            (Some(b""), b""),
-            (None, &near_cap),
-            (None, &big),
-            (Some(b"k4"), &p4),
+        let mut headers = Headers::new();
+        headers.insert("content-type", "application/json");
+        headers.insert("empty", "");
+        let block = encode_headers(&headers).unwrap();
+        let parts: Vec<Part<'_>> = vec![
+            (Some(&k1), &p1, None),
+            (None, &p2, Some(&block)),
+            (Some(b""), b"", None),
+            (None, &near_cap, None),
+            (None, &big, None),
+            (Some(b"k4"), &p4, None),
         ];
         let out = copy_out(&parts);
         assert_eq!(out.len(), parts.len());
-        for ((key, payload), (k, p)) in parts.iter().zip(&out) {
+        for ((key, payload, headers), (k, p, h)) in parts.iter().zip(&out) {
             assert_eq!(k.as_deref(), *key);
             assert_eq!(p.as_ref(), *payload);
+            assert_eq!(h.as_deref(), *headers, "the header block is copied as it is");
         }
         // Slices of one buffer lie next to each other in memory.
         let addr = |b: &Bytes| b.as_ptr() as usize;
         assert_eq!(addr(&out[1].1), addr(&out[0].1) + 1000, "small ones share a buffer");
         assert_eq!(addr(&out[0].1), addr(out[0].0.as_ref().unwrap()) + 2, "key then payload");
+        assert_eq!(addr(out[1].2.as_ref().unwrap()), addr(&out[1].1) + 1000, "then the header block");
         assert_ne!(addr(&out[4].1), addr(&out[3].1) + near_cap.len(), "a message over the cap is alone");
         assert_ne!(addr(&out[5].1), addr(&out[4].1) + big.len(), "and so starts a new buffer after it");
         assert!(copy_out(&[]).is_empty());
+    }
+
+    #[test]
+    fn header_blocks_decode_to_text_and_a_cut_block_loses_only_its_last_header() {
+        let raw: Vec<(&str, &[u8])> = vec![("a", b"x"), ("b", b""), ("c", &[0xff, b'y'])];
+        let mut block = Vec::new();
+        write_block(raw.into_iter(), &mut block);
+        let h = decode_headers(&block);
+        assert_eq!((h.get("a"), h.get("b"), h.get("c")), (Some("x"), Some(""), Some("\u{fffd}y")));
+        let cut = decode_headers(&block[..block.len() - 1]);
+        assert_eq!((cut.len(), cut.get("c")), (2, None));
+        assert!(encode_headers(&Headers::new()).is_none(), "no block for no headers");
+        let again = decode_headers(&encode_headers(&h).unwrap());
+        assert_eq!(again.iter().collect::<Vec<_>>(), h.iter().collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_retried_message_keeps_its_headers_key_and_payload() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        let mut headers = Headers::new();
+        headers.insert("correlation-id", "c-1");
+        let mut r = record(0, 0);
+        r.key = Some(Bytes::from_static(b"k"));
+        r.headers = encode_headers(&headers);
+        push_one(&s, r);
+        let d = s.take().unwrap();
+        assert_eq!(d.incoming.headers.get("correlation-id"), Some("c-1"));
+        let incoming = d.incoming.clone();
+        d.acker.nack(Nack::Retry { after: Duration::ZERO }, &incoming).await.unwrap();
+        let again = loop {
+            if let Some(d) = s.take() {
+                break d;
+            }
+            tokio::task::yield_now().await;
+        };
+        let i = &again.incoming;
+        assert_eq!((body(&again).as_str(), i.attempt, i.key.as_deref()), ("0:0", 2, Some(&b"k"[..])));
+        assert_eq!(i.headers.get("correlation-id"), Some("c-1"));
+        drop(again);
+        let dropped = s.take().expect("a dropped delivery comes back");
+        assert_eq!((dropped.incoming.attempt, dropped.incoming.headers.len()), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_slot_reused_by_another_partition_ignores_the_old_ack() {
+        let s = shared(100);
+        assign(&s, &[0]);
+        push_one(&s, record(0, 0));
+        let old = s.take().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition("p.t", 0);
+        // Revoked (the handler still holds its message: the wait times out), then another
+        // partition takes the slot.
+        {
+            let mut st = s.lock();
+            let removed = st.remove(&(Arc::from("p.t"), 0));
+            assert_eq!(removed.map(|(slot, _)| slot), Some(0));
+        }
+        assign(&s, &[5]);
+        assert_eq!(s.lock().by_tp.get(&(Arc::from("p.t"), 5)).copied(), Some(0), "the freed slot is reused");
+        push_one(&s, record(5, 0));
+        let new = s.take().unwrap();
+        old.acker.ack().await.unwrap();
+        assert!(s.take().is_none(), "the old ack did not settle partition 5's message");
+        assert!(commits(&s).is_empty());
+        new.acker.ack().await.unwrap();
+        assert_eq!(commits(&s), vec![(5, 1)]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use tidings_core::broker::{Headers, Outgoing};
+use tidings_core::broker::Outgoing;
 use tidings_core::Error;
 use tokio::sync::oneshot;
 
@@ -233,31 +233,5 @@ fn poll_reports(producer: &BaseProducer<DeliveryContext>, poller: &Poller) {
         poller.sleeping.store(false, Ordering::Relaxed);
         drop(kicked);
         producer.poll(Duration::ZERO);
-    }
-}
-
-/// Kafka header values as tidings text headers: bytes that are not UTF-8 are replaced
-/// (tidings headers are text), a header without a value becomes an empty string.
-pub(crate) fn text_headers<'a>(headers: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>) -> Headers {
-    // Straight from librdkafka's buffers into the headers (inline when short): the poll
-    // thread allocates nothing a worker would then free.
-    let mut out = Headers::new();
-    for (name, value) in headers {
-        out.insert(name, String::from_utf8_lossy(value.unwrap_or_default()));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_values_become_text() {
-        let raw: Vec<(&str, Option<&[u8]>)> = vec![("a", Some(b"x")), ("b", None), ("c", Some(&[0xff, b'y']))];
-        let h = text_headers(raw.into_iter());
-        assert_eq!(h.get("a"), Some("x"));
-        assert_eq!(h.get("b"), Some(""));
-        assert_eq!(h.get("c"), Some("\u{fffd}y"));
     }
 }
