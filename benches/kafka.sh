@@ -52,10 +52,13 @@ for r in $(seq "$RUNS"); do
   done
   # The consumers read the same topic; which goes first alternates, as above.
   # The raw consumer decodes with serde_json::from_slice, as a raw client usually does;
-  # with --str-decode, as tidings' codec does (one UTF-8 check, then from_str).
+  # with --str-decode, as tidings' codec does (one UTF-8 check, then from_str); with
+  # --headers it also reads every header, as tidings does (librdkafka then parses each
+  # message's header section, empty or not).
   raw_consume() {
     "$K" raw-consume --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
     "$K" raw-consume --str-decode --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
+    "$K" raw-consume --str-decode --headers --topic "${run}bench.orders" --n "$N" 2>/dev/null | tee -a "$f"
   }
   if (( r % 2 )); then raw_consume; fi
   "$K" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
