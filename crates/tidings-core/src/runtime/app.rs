@@ -9,7 +9,6 @@ use std::time::Duration;
 use tidings_asyncapi::description::{BridgeDescription, ChannelDescription, ServerDescription, ServiceDescription};
 use tidings_asyncapi::Document;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use crate::address::AddressTemplate;
 use crate::broker::{self, Broker, ChannelOptions, SubscribeSpec};
@@ -472,7 +471,7 @@ impl App {
             .collect::<Result<Vec<_>, Error>>()?;
         let rt = Arc::new(Runtime { servers, default_server, routes, state: self.state });
         let ctx = Context { rt: rt.clone(), current: None };
-        let shutdown = CancellationToken::new();
+        let shutdown = pipeline::Shutdown::new();
         for (address, options) in &self.channel_options {
             AddressTemplate::parse(address)?;
             let (_, broker) = rt.broker_for(address)?;
@@ -571,7 +570,7 @@ impl Signals {
 /// A started app.
 pub struct Running {
     ctx: Context,
-    shutdown: CancellationToken,
+    shutdown: pipeline::Shutdown,
     tasks: JoinSet<()>,
     timeout: Duration,
 }
@@ -585,7 +584,7 @@ impl Running {
     /// Stops taking deliveries, waits for in-flight handlers (up to the shutdown
     /// timeout), then shuts the brokers down.
     pub async fn shutdown(mut self) -> Result<(), Error> {
-        self.shutdown.cancel();
+        self.shutdown.signal();
         let drained = tokio::time::timeout(self.timeout, async {
             while self.tasks.join_next().await.is_some() {}
         })

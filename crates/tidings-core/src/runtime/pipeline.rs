@@ -4,6 +4,7 @@
 //! the failure policy.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -20,6 +21,33 @@ use crate::runtime::context::Context;
 /// Workers per consumer when the declaration does not say.
 pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
 
+/// The stop signal every worker of every consumer shares: a flag each worker reads once
+/// per delivery, and a token to wait on while no delivery is ready.
+/// `CancellationToken::is_cancelled` locks the token's mutex, one for all the workers:
+/// read per delivery, that lock was contended on every message.
+#[derive(Clone)]
+pub(crate) struct Shutdown {
+    flag: Arc<AtomicBool>,
+    token: CancellationToken,
+}
+
+impl Shutdown {
+    pub(crate) fn new() -> Self {
+        Shutdown { flag: Arc::new(AtomicBool::new(false)), token: CancellationToken::new() }
+    }
+
+    /// Tells the workers to stop: the flag for those about to take a delivery, the token
+    /// for those waiting for one.
+    pub(crate) fn signal(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.token.cancel();
+    }
+
+    fn is_signalled(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+}
+
 /// Starts the workers of one consumer on `tasks`. Each worker takes a delivery, runs it
 /// to the end (ack or nack) and takes the next; on shutdown it finishes the delivery it
 /// holds and stops.
@@ -28,7 +56,7 @@ pub(crate) fn spawn_consumer(
     decl: &'static ConsumerDecl,
     subscription: Arc<dyn Subscription>,
     ctx: Context,
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
 ) -> Result<(), Error> {
     let template = Arc::new(AddressTemplate::parse(decl.channel)?);
     let reply_template = match &decl.reply {
@@ -42,7 +70,7 @@ pub(crate) fn spawn_consumer(
         tasks.spawn(async move {
             // One wait for the whole loop: a fresh `cancelled()` per delivery registered
             // and removed a waiter (two lock round trips) on every message.
-            let cancelled = shutdown.cancelled();
+            let cancelled = shutdown.token.cancelled();
             tokio::pin!(cancelled);
             loop {
                 // A worker that always finds a delivery ready would never yield to the other
@@ -50,7 +78,7 @@ pub(crate) fn spawn_consumer(
                 tokio::task::consume_budget().await;
                 // Shutdown first, as the biased `select!` below (checked after the yield, so
                 // no delivery is taken once it is signalled).
-                if shutdown.is_cancelled() {
+                if shutdown.is_signalled() {
                     break;
                 }
                 let delivery = match sub.try_next() {
