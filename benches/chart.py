@@ -27,10 +27,12 @@ for path in sorted(glob.glob(os.path.join(res, "memory*.jsonl")) + glob.glob(os.
         groups[(r["broker"].split("(")[0], r["mode"], impl)].append(r["msgs_per_s"])
 
 colors = {"tidings": "#2b7bb9", "tidings (before)": "#9cc3e4", "ruststream": "#e08a2c",
-          "faststream": "#6a9f3a", "rdkafka": "#7d5ba6", "rdkafka linger.ms=1": "#b09ad0",
+          "faststream": "#6a9f3a", "rdkafka": "#7d5ba6", "rdkafka + str decode": "#9479bf",
+          "rdkafka + str decode + headers": "#9479bf", "rdkafka linger.ms=1": "#b09ad0",
           "rdkafka linger.ms=1 + JSON encode": "#b09ad0", "rdkafka linger.ms=1 + JSON encode + headers": "#b09ad0",
           "aws-sdk-sqs": "#a65b7d"}
-order = ["tidings", "tidings (before)", "ruststream", "rdkafka", "rdkafka linger.ms=1", "rdkafka linger.ms=1 + JSON encode",
+order = ["tidings", "tidings (before)", "ruststream", "rdkafka", "rdkafka + str decode", "rdkafka + str decode + headers",
+         "rdkafka linger.ms=1", "rdkafka linger.ms=1 + JSON encode",
          "rdkafka linger.ms=1 + JSON encode + headers", "aws-sdk-sqs", "faststream"]
 rows = sorted(groups.items(), key=lambda kv: (kv[0][0] != "memory", kv[0][0], kv[0][1],
                                                order.index(kv[0][2]) if kv[0][2] in order else 9))
