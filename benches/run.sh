@@ -5,6 +5,7 @@
 #   bash benches/run.sh memory    # in-memory broker: consume/publish throughput, latency, RSS
 #   bash benches/run.sh rss       # idle RSS of a service; RSS as a publisher runs ahead
 #   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
+#   bash benches/run.sh kafka-cpu # Kafka consume: instructions (callgrind) and CPU time a message, vs raw rdkafka
 #   bash benches/run.sh sqs       # SQS (moto on 127.0.0.1:4566): tidings vs raw aws-sdk-sqs
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
 #   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
@@ -154,11 +155,12 @@ case "${1:-all}" in
   memory) memory ;;
   rss) rss ;;
   kafka) kafka ;;
+  kafka-cpu) bash "$HERE/kafka-cpu.sh" ;;
   sqs) sqs ;;
   build) build ;;
   tooling) tooling ;;
   chart) chart ;;
   instr) instr ;;
-  all) spec; memory; instr; rss; kafka; sqs; build; tooling; chart ;;
-  *) echo "usage: $0 [spec|memory|instr|rss|kafka|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
+  all) spec; memory; instr; rss; kafka; bash "$HERE/kafka-cpu.sh"; sqs; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|instr|rss|kafka|kafka-cpu|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# What a consumed Kafka message costs in CPU, tidings beside the raw rdkafka client, on
+# Tansu (127.0.0.1:9092; `bash scripts/brokers/start.sh` starts it). Two measures:
+#
+# - instructions a message (callgrind, every thread of the process, load-independent):
+#   a run that consumes a whole topic of 20,000 messages and one that consumes a whole
+#   topic of 40,000, per message = the difference / 20,000 (start-up and the group join
+#   cancel out; consuming whole topics keeps read-ahead out of it);
+# - CPU time (`perf stat -e task-clock`, every thread) to consume a topic of N messages
+#   (default 100,000), start-up included, in ROUNDS (default 7) interleaved rounds.
+#
+# Programs: tidings (this tree), the raw `StreamConsumer` decoding as tidings' codec does
+# (`--str-decode`) with and without reading the headers, and with BEFORE=DIR an older
+# build's DIR/kafka. JSON lines to $BENCH_OUT/kafka-instr.jsonl and kafka-cpu.jsonl.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
+OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
+N="${N:-100000}"; ROUNDS="${ROUNDS:-7}"
+timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/scripts/brokers/start.sh"
+(cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
+K="$CARGO_TARGET_DIR/release/kafka"
+run="cpu$(date +%s)-"
+"$K" raw-publish --keys --topic "${run}s-bench.orders" --n 20000 >/dev/null 2>&1
+"$K" raw-publish --keys --topic "${run}l-bench.orders" --n 40000 >/dev/null 2>&1
+"$K" raw-publish --keys --topic "${run}bench.orders" --n "$N" >/dev/null 2>&1
+
+# The consume command of program $1 on the topic of prefix $2, for $3 messages.
+cmd() {
+  local prog=$1 prefix=$2 n=$3
+  case $prog in
+    raw-str) echo "$K raw-consume --str-decode --topic ${prefix}bench.orders --n $n" ;;
+    raw-str-headers) echo "$K raw-consume --str-decode --headers --topic ${prefix}bench.orders --n $n" ;;
+    tidings) echo "$K tidings-consume --prefix $prefix --group-prefix g$(date +%s%N)- --n $n" ;;
+    before) echo "$BEFORE/kafka tidings-consume --prefix $prefix --group-prefix g$(date +%s%N)- --n $n" ;;
+  esac
+}
+progs=(tidings raw-str raw-str-headers)
+[[ -z ${BEFORE:-} ]] || progs+=(before)
+name() { case $1 in raw-str) echo "rdkafka + str decode" ;; raw-str-headers) echo "rdkafka + str decode + headers" ;;
+  before) echo "tidings (before)" ;; *) echo "$1" ;; esac; }
+
+instr() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/{print $4}'; }
+: >"$OUT/kafka-instr.jsonl"
+for p in "${progs[@]}"; do
+  # shellcheck disable=SC2046 # one word per argument
+  a=$(instr $(cmd "$p" "${run}s-" 20000))
+  # shellcheck disable=SC2046
+  b=$(instr $(cmd "$p" "${run}l-" 40000))
+  printf '{"impl":"%s","instr_20000":%s,"instr_40000":%s,"instr_per_msg":%s}\n' \
+    "$(name "$p")" "$a" "$b" "$(( (b - a) / 20000 ))" | tee -a "$OUT/kafka-instr.jsonl"
+done
+
+clock() { perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/{printf "%.0f", $1}'; }
+: >"$OUT/kafka-cpu.jsonl"
+echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for r in $(seq "$ROUNDS"); do
+  for p in "${progs[@]}"; do
+    # shellcheck disable=SC2046
+    ms=$(clock $(cmd "$p" "$run" "$N"))
+    printf '{"round":%s,"impl":"%s","n":%s,"task_clock_ms":%s}\n' "$r" "$(name "$p")" "$N" "$ms" | tee -a "$OUT/kafka-cpu.jsonl"
+  done
+done
+echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
