@@ -1066,9 +1066,10 @@ impl PollLoop {
                 .zip(spans)
                 .map(|((m, _), span)| (m.key(), m.payload().unwrap_or_default(), span.map(|r| &blocks[r])))
                 .collect();
-            for ((message, generation), copied) in polled.iter().zip(copy_out(&parts)) {
+            copy_out(&parts, |i, copied| {
+                let (message, generation) = &polled[i];
                 batch.push(to_record(&mut self.topics, &self.shared.topic_prefix, message, *generation, copied));
-            }
+            });
             drop(parts);
             self.blocks = blocks;
             drop(polled);
@@ -1146,18 +1147,18 @@ type Part<'a> = (Option<&'a [u8]>, &'a [u8], Option<&'a [u8]>);
 type Copied = (Option<Bytes>, Bytes, Option<Bytes>);
 
 /// Copies fetched keys, payloads and header blocks (`(key, payload, headers)` of each
-/// message, in order; the block as [`write_block`] wrote it) out of librdkafka: the small
-/// ones of a poll round into shared buffers of up to [`SHARED_BUFFER`] bytes, each
-/// message a few slices of one. So the poll thread makes two allocations a round, not
+/// message; the block as [`write_block`] wrote it) out of librdkafka, handing `each` the
+/// index of each message and its copy, in order (straight to the record, no vector of
+/// copies in between): the small ones of a poll round into shared buffers of up to
+/// [`SHARED_BUFFER`] bytes, each message a few slices of one. So the poll thread makes two allocations a round, not
 /// two or three a message: the workers free what the poll thread allocated, and that
 /// traffic between the threads' malloc arenas had cost about as much as the rest of the
 /// hand-off. The cap bounds what one message still held (a retry waiting, say) keeps
 /// alive of its neighbours.
-fn copy_out(parts: &[Part<'_>]) -> Vec<Copied> {
+fn copy_out(parts: &[Part<'_>], mut each: impl FnMut(usize, Copied)) {
     let size = |(key, payload, headers): &Part<'_>| {
         key.map_or(0, <[u8]>::len) + payload.len() + headers.map_or(0, <[u8]>::len)
     };
-    let mut out = Vec::with_capacity(parts.len());
     let mut start = 0;
     while start < parts.len() {
         // The run of messages from `start` that fits one buffer (at least one message).
@@ -1168,9 +1169,14 @@ fn copy_out(parts: &[Part<'_>]) -> Vec<Copied> {
         }
         let mut buffer = Vec::with_capacity(bytes);
         for (key, payload, headers) in &parts[start..end] {
-            buffer.extend_from_slice(key.unwrap_or_default());
+            // Absent parts are skipped, not copied as empty slices (a call each).
+            if let Some(key) = key {
+                buffer.extend_from_slice(key);
+            }
             buffer.extend_from_slice(payload);
-            buffer.extend_from_slice(headers.unwrap_or_default());
+            if let Some(headers) = headers {
+                buffer.extend_from_slice(headers);
+            }
         }
         let buffer = Bytes::from(buffer);
         let mut at = 0;
@@ -1178,15 +1184,14 @@ fn copy_out(parts: &[Part<'_>]) -> Vec<Copied> {
             at += len;
             buffer.slice(at - len..at)
         };
-        for (key, payload, headers) in &parts[start..end] {
+        for (i, (key, payload, headers)) in parts.iter().enumerate().take(end).skip(start) {
             let key = key.map(|k| next(k.len()));
             let payload = next(payload.len());
             let headers = headers.map(|h| next(h.len()));
-            out.push((key, payload, headers));
+            each(i, (key, payload, headers));
         }
         start = end;
     }
-    out
 }
 
 /// Appends `headers` to `out` as a block that [`decode_headers`] reads: each name and
@@ -1610,7 +1615,11 @@ mod tests {
             (None, &big, None),
             (Some(b"k4"), &p4, None),
         ];
-        let out = copy_out(&parts);
+        let mut out = Vec::new();
+        copy_out(&parts, |i, copied| {
+            assert_eq!(i, out.len(), "in order");
+            out.push(copied);
+        });
         assert_eq!(out.len(), parts.len());
         for ((key, payload, headers), (k, p, h)) in parts.iter().zip(&out) {
             assert_eq!(k.as_deref(), *key);
@@ -1624,7 +1633,7 @@ mod tests {
         assert_eq!(addr(out[1].2.as_ref().unwrap()), addr(&out[1].1) + 1000, "then the header block");
         assert_ne!(addr(&out[4].1), addr(&out[3].1) + near_cap.len(), "a message over the cap is alone");
         assert_ne!(addr(&out[5].1), addr(&out[4].1) + big.len(), "and so starts a new buffer after it");
-        assert!(copy_out(&[]).is_empty());
+        copy_out(&[], |_, _| panic!("nothing to copy"));
     }
 
     #[test]
