@@ -1692,9 +1692,8 @@ mod tests {
         assign(&s, &[0]);
         push_one(&s, record(0, 0));
         let old = s.take().unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition("p.t", 0);
-        // Revoked (the handler still holds its message: the wait times out), then another
+        // Forgotten as a revocation forgets it (`revoke` itself needs a live consumer to
+        // commit through) while its handler still holds the message; then another
         // partition takes the slot.
         {
             let mut st = s.lock();
