@@ -4,7 +4,8 @@
 #   2. installs the official AsyncAPI parser's npm packages when missing,
 #   3. cargo test --workspace (every test binary runs, even after a failure),
 #   4. cargo xtask spec --check (docs/asyncapi/ matches every service binary),
-#   5. cargo xtask validate (the official parser over tests/golden and docs/asyncapi).
+#   5. cargo xtask validate (the official parser over tests/golden and docs/asyncapi),
+#   6. cargo doc --workspace --no-deps with warnings as errors (no broken doc links).
 # Exits non-zero when any step fails; the last line sums the cargo test results.
 # Env: CARGO_TARGET_DIR is honoured; TIDINGS_SKIP_NODE=1 lets a machine without Node.js
 # skip the parser steps (the conformance tests then skip too).
@@ -69,6 +70,10 @@ if [[ ${TIDINGS_SKIP_NODE:-} == 1 ]] && ! command -v node >/dev/null; then
 else
   cargo xtask validate || FAILED+=("cargo xtask validate")
 fi
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --workspace --no-deps --quiet \
+  || FAILED+=("cargo doc --workspace --no-deps (broken doc links or HTML)")
 
 # Sum of every "test result:" line cargo printed.
 read -r PASSED FAILED_TESTS < <(awk '/^test result:/ {

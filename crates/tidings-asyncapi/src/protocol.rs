@@ -1,8 +1,8 @@
 //! Broker URLs: which AsyncAPI server they describe, and how to print them safely.
 //!
-//! Parsing is done by hand rather than with [`url::Url`] alone because Kafka and NATS
-//! URLs may list several hosts (`kafka://h1:9092,h2:9092`), which no URL parser
-//! accepts; each `host[:port]` is then checked on its own ([`check_host`]).
+//! Parsing is done by hand, not with a URL parser, because Kafka and NATS URLs may list
+//! several hosts (`kafka://h1:9092,h2:9092`), which no URL parser accepts; each
+//! `host[:port]` is then checked on its own (`check_host`: IPv4, `[IPv6]`, names, ports).
 //!
 //! Credentials never leave this module: userinfo is dropped, query and fragment are
 //! dropped, and error messages carry only [`mask_url`]'s output.

@@ -567,7 +567,7 @@ impl Gen<'_> {
                     match &f.doc {
                         Some(d) if !d.trim().is_empty() => doc_lines(out, "    ", d),
                         _ => {
-                            let _ = writeln!(out, "    /// `{}`: {}.", f.name, describe(&f.schema));
+                            let _ = writeln!(out, "    /// `{}`: `{}`.", f.name, describe(&f.schema));
                         }
                     }
                     if field.trim_start_matches("r#") != f.name {

@@ -5,7 +5,7 @@
 //! for handlers and committing, without stalling the async runtime).
 //!
 //! The poll thread fetches in batches (one waiting poll, then whatever librdkafka
-//! already holds, up to [`POLL_BATCH`]) and moves a batch into per-partition queues
+//! already holds, up to `POLL_BATCH`, 256) and moves a batch into per-partition queues
 //! under one lock, waking one worker per partition that became ready. The pipeline's
 //! workers share the subscription and take from a round-robin list of *ready*
 //! partitions: a partition is ready when it has a queued message and none out. So a
@@ -38,7 +38,7 @@
 //!
 //! Back-pressure: a partition whose buffer reaches `max_buffered` holds the poll thread
 //! (no more fetching from librdkafka's queue, whose own prefetch limits then apply)
-//! until the workers drain it to three quarters, for at most [`HOLD_MAX`]. Only a
+//! until the workers drain it to three quarters, for at most `HOLD_MAX` (100 ms). Only a
 //! partition the workers do not drain in that time is paused, until they drain it to
 //! half: pausing makes librdkafka drop what it prefetched for the partition and fetch it
 //! again on resume, which cost a fast consumer close to half its throughput when every

@@ -13,7 +13,7 @@
 //!   only once its message and every earlier one of its partition were settled (acked,
 //!   or dead-lettered); order is kept per partition, partitions are handled in
 //!   parallel. A failed handler is retried in place (its partition waits); a rejected
-//!   message goes to `<topic>.dlq`. See [`consumer`](crate::consumer) for the design.
+//!   message goes to `<topic>.dlq`. See [`consumer`] for the design.
 //! - Channels with parameters (`orders.{region}.created`) subscribe by pattern.
 //! - Declared topics ([`KafkaTopic`], `App::channel_options`): created at start with
 //!   their partitions, replicas and configuration when missing.

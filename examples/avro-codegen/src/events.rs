@@ -13,21 +13,21 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Message)]
 #[message(avro = "schemas/customer_registered.avsc")]
 pub struct CustomerRegistered {
-    /// `customer_id`: string.
+    /// `customer_id`: `string`.
     pub customer_id: String,
-    /// `email`: string.
+    /// `email`: `string`.
     pub email: String,
     /// Where invoices go (another `Address` than the logistics one: same short name, other namespace).
     pub billing: ComExampleCrmAddress,
-    /// `shipping`: array<Address>.
+    /// `shipping`: `array<Address>`.
     #[serde(default = "default_customer_registered_shipping")]
     pub shipping: Vec<ComExampleCrmAddress>,
-    /// `registered_at`: timestamp-millis.
+    /// `registered_at`: `timestamp-millis`.
     pub registered_at: DateTime<Utc>,
-    /// `marketing`: enum Consent.
+    /// `marketing`: `enum Consent`.
     #[serde(default = "default_customer_registered_marketing")]
     pub marketing: Consent,
-    /// `avatar`: union [null, bytes].
+    /// `avatar`: `union [null, bytes]`.
     #[serde(default)]
     pub avatar: Option<Vec<u8>>,
 }
@@ -36,9 +36,9 @@ pub struct CustomerRegistered {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
 #[avro(schema = "schemas/customer_registered.avsc", name = "com.example.crm.Address")]
 pub struct ComExampleCrmAddress {
-    /// `line1`: string.
+    /// `line1`: `string`.
     pub line1: String,
-    /// `postcode`: union [null, string].
+    /// `postcode`: `union [null, string]`.
     #[serde(default)]
     pub postcode: Option<String>,
 }
@@ -64,50 +64,50 @@ pub struct ShipmentDispatched {
     /// The order it ships (camelCase in the schema).
     #[serde(rename = "orderId")]
     pub order_id: String,
-    /// `status`: enum ShipmentStatus.
+    /// `status`: `enum ShipmentStatus`.
     #[serde(default = "default_shipment_dispatched_status")]
     pub status: ShipmentStatus,
-    /// `parcels`: array<record Parcel>.
+    /// `parcels`: `array<record Parcel>`.
     pub parcels: Vec<Parcel>,
-    /// `declared_value`: decimal(10, 2).
+    /// `declared_value`: `decimal(10, 2)`.
     pub declared_value: Decimal,
-    /// `dispatched_at`: timestamp-millis.
+    /// `dispatched_at`: `timestamp-millis`.
     pub dispatched_at: DateTime<Utc>,
-    /// `scanned_at`: timestamp-micros.
+    /// `scanned_at`: `timestamp-micros`.
     pub scanned_at: DateTime<Utc>,
-    /// `expected_on`: date.
+    /// `expected_on`: `date`.
     pub expected_on: NaiveDate,
-    /// `pickup_window_start`: time-millis.
+    /// `pickup_window_start`: `time-millis`.
     pub pickup_window_start: NaiveTime,
-    /// `destination`: record Address.
+    /// `destination`: `record Address`.
     pub destination: ComExampleLogisticsAddress,
-    /// `route`: union [null, record Hop].
+    /// `route`: `union [null, record Hop]`.
     #[serde(default)]
     pub route: Option<Hop>,
-    /// `tags`: map<string>.
+    /// `tags`: `map<string>`.
     #[serde(default = "default_shipment_dispatched_tags")]
     pub tags: HashMap<String, String>,
-    /// `note`: union [null, string].
+    /// `note`: `union [null, string]`.
     #[serde(default)]
     pub note: Option<String>,
-    /// `priority`: string.
+    /// `priority`: `string`.
     #[serde(default = "default_shipment_dispatched_priority")]
     pub priority: String,
-    /// `attempts`: int.
+    /// `attempts`: `int`.
     #[serde(default = "default_shipment_dispatched_attempts")]
     pub attempts: i32,
-    /// `insured_ratio`: double.
+    /// `insured_ratio`: `double`.
     #[serde(default = "default_shipment_dispatched_insured_ratio")]
     pub insured_ratio: f64,
-    /// `fragile`: boolean.
+    /// `fragile`: `boolean`.
     #[serde(default = "default_shipment_dispatched_fragile")]
     pub fragile: bool,
     /// A Rust keyword as a field name.
     #[serde(default = "default_shipment_dispatched_type")]
     pub r#type: String,
-    /// `handling_fee`: decimal(6, 2).
+    /// `handling_fee`: `decimal(6, 2)`.
     pub handling_fee: Decimal,
-    /// `checkpoints`: array<long>.
+    /// `checkpoints`: `array<long>`.
     #[serde(default = "default_shipment_dispatched_checkpoints")]
     pub checkpoints: Vec<i64>,
 }
@@ -131,11 +131,11 @@ pub enum ShipmentStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
 #[avro(schema = "schemas/shipment_dispatched.avsc", name = "com.example.logistics.Parcel")]
 pub struct Parcel {
-    /// `weight_grams`: int.
+    /// `weight_grams`: `int`.
     pub weight_grams: i32,
-    /// `dimensions_cm`: map<double>.
+    /// `dimensions_cm`: `map<double>`.
     pub dimensions_cm: HashMap<String, f64>,
-    /// `label`: fixed Label(4).
+    /// `label`: `fixed Label(4)`.
     pub label: [u8; 4],
 }
 
@@ -143,11 +143,11 @@ pub struct Parcel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
 #[avro(schema = "schemas/shipment_dispatched.avsc", name = "com.example.logistics.Address")]
 pub struct ComExampleLogisticsAddress {
-    /// `street`: string.
+    /// `street`: `string`.
     pub street: String,
-    /// `city`: string.
+    /// `city`: `string`.
     pub city: String,
-    /// `country_code`: string.
+    /// `country_code`: `string`.
     #[serde(default = "default_com_example_logistics_address_country_code")]
     pub country_code: String,
 }
@@ -156,9 +156,9 @@ pub struct ComExampleLogisticsAddress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, tidings::Avro)]
 #[avro(schema = "schemas/shipment_dispatched.avsc", name = "com.example.logistics.Hop")]
 pub struct Hop {
-    /// `place`: string.
+    /// `place`: `string`.
     pub place: String,
-    /// `next`: union [null, Hop].
+    /// `next`: `union [null, Hop]`.
     #[serde(default)]
     pub next: Option<Box<Hop>>,
 }

@@ -1,5 +1,5 @@
 //! The runtime: the [`App`](app::App) that wires servers to channels, and the delivery
-//! path delivery -> decode -> handler -> encode -> publish -> ack ([`pipeline`]).
+//! path delivery -> decode -> handler -> encode -> publish -> ack (`pipeline`).
 
 pub mod app;
 pub mod cli;
