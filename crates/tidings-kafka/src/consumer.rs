@@ -205,11 +205,6 @@ struct Dispatch {
 }
 
 impl Dispatch {
-    /// The state in `slot`, if the slot holds a partition.
-    fn at(&mut self, slot: usize) -> Option<&mut PartitionState> {
-        self.slots.get_mut(slot).and_then(Option::as_mut)
-    }
-
     /// The state of partition `tp`, if assigned.
     fn get(&self, tp: &Tp) -> Option<&PartitionState> {
         self.by_tp.get(tp).and_then(|&slot| self.slots[slot].as_ref())
@@ -218,7 +213,7 @@ impl Dispatch {
     /// The state of partition `tp`, if assigned.
     fn get_mut(&mut self, tp: &Tp) -> Option<&mut PartitionState> {
         let slot = *self.by_tp.get(tp)?;
-        self.at(slot)
+        in_slot(&mut self.slots, slot)
     }
 
     /// Tracks `state` (a new assignment of its partition): in the partition's slot when
@@ -250,6 +245,12 @@ impl Dispatch {
     fn states_mut(&mut self) -> impl Iterator<Item = &mut PartitionState> {
         self.slots.iter_mut().flatten()
     }
+}
+
+/// The state in `slot`, if the slot holds a partition. A function of the slots alone, so
+/// a caller can hold it and `Dispatch::ready` at once.
+fn in_slot(slots: &mut [Option<PartitionState>], slot: usize) -> Option<&mut PartitionState> {
+    slots.get_mut(slot).and_then(Option::as_mut)
 }
 
 /// Lists `p`, the state in `slot`, in `ready` when it has a message to hand out and none
@@ -395,7 +396,7 @@ impl Shared {
                 }
                 continue;
             };
-            let Some(p) = st.slots[slot].as_mut() else { continue };
+            let Some(p) = in_slot(&mut st.slots, slot) else { continue };
             for record in run {
                 // Revoked, or assigned again after it was fetched (librdkafka fetches again
                 // from the committed offset then): not this assignment's message.
@@ -474,7 +475,7 @@ impl Shared {
         let st = &mut *guard;
         while let Some(slot) = st.ready.pop_front() {
             let resume_at = self.max_buffered / 2;
-            let Some(p) = st.slots.get_mut(slot).and_then(Option::as_mut) else { continue };
+            let Some(p) = in_slot(&mut st.slots, slot) else { continue };
             p.in_ready = false;
             if p.busy || p.revoking {
                 continue;
@@ -513,7 +514,7 @@ impl Shared {
         let (topic, partition, offset) = at;
         let mut guard = self.lock();
         let st = &mut *guard;
-        match st.slots.get_mut(slot).and_then(Option::as_mut) {
+        match in_slot(&mut st.slots, slot) {
             Some(p) if p.epoch == epoch => {
                 p.busy = false;
                 p.in_handler = false;
@@ -541,7 +542,7 @@ impl Shared {
     /// for it.
     fn waiting(&self, slot: usize, epoch: u64) {
         let mut st = self.lock();
-        if let Some(p) = st.at(slot).filter(|p| p.epoch == epoch) {
+        if let Some(p) = in_slot(&mut st.slots, slot).filter(|p| p.epoch == epoch) {
             p.in_handler = false;
         }
         drop(st);
@@ -552,7 +553,7 @@ impl Shared {
     fn requeue(&self, record: Record, slot: usize, epoch: u64) {
         let mut guard = self.lock();
         let st = &mut *guard;
-        match st.slots.get_mut(slot).and_then(Option::as_mut) {
+        match in_slot(&mut st.slots, slot) {
             Some(p) if p.epoch == epoch && !p.revoking => {
                 p.busy = false;
                 p.in_handler = false;
@@ -1184,7 +1185,7 @@ fn copy_out(parts: &[Part<'_>], mut each: impl FnMut(usize, Copied)) {
             at += len;
             buffer.slice(at - len..at)
         };
-        for (i, (key, payload, headers)) in parts.iter().enumerate().take(end).skip(start) {
+        for (i, (key, payload, headers)) in (start..end).zip(&parts[start..end]) {
             let key = key.map(|k| next(k.len()));
             let payload = next(payload.len());
             let headers = headers.map(|h| next(h.len()));
