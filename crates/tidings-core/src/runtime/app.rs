@@ -336,6 +336,23 @@ impl App {
         Ok(document)
     }
 
+    /// Reads the flags and resolves the servers; with `--asyncapi` or `--asyncapi-out`,
+    /// prints or writes the document and exits the process (status 0, or 2 with the
+    /// error). `run` calls it before installing its signal handlers, which `--asyncapi`
+    /// has no use for, and `start` again (resolving the servers twice changes nothing).
+    fn prepare(&mut self) -> Result<TidingsArgs, Error> {
+        let args = self.args_or_parse();
+        self.resolve_servers(&args)?;
+        match self.answer_spec_flags(&args) {
+            Ok(true) => std::process::exit(0),
+            Ok(false) => Ok(args),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
+
     /// Handles `--asyncapi`/`--asyncapi-out`: prints or writes the document. Returns
     /// `true` when it did, and the binary should exit.
     fn answer_spec_flags(&self, args: &TidingsArgs) -> Result<bool, Error> {
@@ -361,7 +378,9 @@ impl App {
                 .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?;
         }
         // `start` exits the process next: freeing the document node by node would be
-        // a tenth of the run's instructions for nothing.
+        // a tenth of the run's instructions for nothing. (The description is freed, by
+        // `document`, before the text is written: its memory holds the text, where keeping
+        // it would raise the peak.)
         std::mem::forget(document);
         Ok(true)
     }
@@ -382,16 +401,7 @@ impl App {
     }
 
     async fn start_inner(mut self) -> Result<Running, Error> {
-        let args = self.args_or_parse();
-        self.resolve_servers(&args)?;
-        match self.answer_spec_flags(&args) {
-            Ok(true) => std::process::exit(0),
-            Ok(false) => {}
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(2);
-            }
-        }
+        let args = self.prepare()?;
         if let Some(addr) = &args.asyncapi_serve {
             let code = match self.serve_docs(addr).await {
                 Ok(()) => 0,
@@ -501,7 +511,8 @@ impl App {
 
     /// Runs the service: answers `--asyncapi`, starts, waits for SIGINT or SIGTERM,
     /// then shuts down gracefully.
-    pub async fn run(self) -> Result<(), Error> {
+    pub async fn run(mut self) -> Result<(), Error> {
+        self.prepare()?;
         // Listen before starting: a signal that arrives while consumers start must
         // still mean "stop gracefully", not the default "die now".
         let signals = Signals::listen()?;
@@ -513,11 +524,12 @@ impl App {
 
     /// Like [`run`](App::run), and runs `task` (a publisher loop, say) beside the
     /// consumers; the service stops when the task ends or on a signal.
-    pub async fn run_with<F, Fut>(self, task: F) -> Result<(), Error>
+    pub async fn run_with<F, Fut>(mut self, task: F) -> Result<(), Error>
     where
         F: FnOnce(Context) -> Fut,
         Fut: std::future::Future<Output = Result<(), Error>>,
     {
+        self.prepare()?;
         let signals = Signals::listen()?;
         let running = self.start().await?;
         let result = tokio::select! {
