@@ -171,7 +171,7 @@ impl Tree {
 }
 
 fn spaces(out: &mut String, n: usize) {
-    // A slice at a time: pushing `char`s one by one was a tenth of the writer's work.
+    // A slice at a time: pushing `char`s one by one was about a tenth of the writer's work.
     const SPACES: &str = "                                ";
     let mut left = n;
     while left > 0 {
