@@ -62,6 +62,9 @@ spec() {
   python3 "$HERE/measure.py" tidings-order-fulfilment "$RUNS" --save "$docs/tidings-order-fulfilment.yaml" -- "$REL/order-fulfilment" --asyncapi | tee -a "$f"
   # The same service as RustStream's peer, with no broker crate linked (as the peer).
   python3 "$HERE/measure.py" tidings-order-service "$RUNS" --save "$docs/tidings-order-service.yaml" -- "$REL/order-service" --asyncapi | tee -a "$f"
+  # The same with a describing `fn main() -> App` (as RustStream's `#[app] fn app()`):
+  # the document answered before any runtime starts.
+  python3 "$HERE/measure.py" tidings-order-service-app "$RUNS" --save "$docs/tidings-order-service-app.yaml" -- "$REL/order-service-app" --asyncapi | tee -a "$f"
   python3 "$HERE/measure.py" ruststream "$RUNS" --save "$docs/ruststream.yaml" -- "$PEER_BIN/ruststream-order-peer" asyncapi gen | tee -a "$f"
   # FastStream writes the document to a file (--out), not to stdout.
   python3 "$HERE/measure.py" faststream "$RUNS" --cwd "$HERE/peers/faststream" -- \

@@ -103,6 +103,14 @@ pub mod __private {
         })
     }
 
+    /// With `--asyncapi` or `--asyncapi-out`, prints or writes `app`'s document and exits
+    /// the process; otherwise returns. `#[tidings::main]` on a `fn main() -> App` calls it
+    /// before it starts any runtime: the document needs none, and a runtime's drivers
+    /// and code were a third of such a process's heap and a tenth of its page faults.
+    pub fn answer_spec(app: &mut crate::runtime::app::App) -> Result<(), Error> {
+        app.answer_spec_flags_or_exit()
+    }
+
     /// The decode step: the payload of the delivery being handled as `T`.
     pub fn decode<T: Message>(ctx: &Context) -> Result<T, Error> {
         let incoming = ctx.incoming().ok_or(Error::Extract { what: "message", reason: "no delivery".into() })?;

@@ -67,11 +67,26 @@ pub fn producer(args: TokenStream, item: TokenStream) -> TokenStream {
     into_tokens(operation::producer(args.into(), item.into()))
 }
 
-/// Runs an async `main` on a multi-threaded tokio runtime with `tracing` output.
+/// The service's `main`, in one of two forms.
 ///
+/// On an `async fn main`: runs it on a multi-threaded tokio runtime with `tracing` output.
 /// With `--asyncapi` or `--asyncapi-out`, which print or write the document and exit,
 /// `main` runs on a current-thread runtime with no log output: errors still reach stderr
 /// as text.
+///
+/// On a `fn main() -> tidings::App` that describes the service (`tidings::app!()` and its
+/// builder calls): tidings runs the app it returns, as `app.run()` would in an async
+/// `main`, and answers `--asyncapi` from it before starting any runtime, so printing the
+/// document starts no thread, no IO driver and no log subscriber. The function runs
+/// inside the runtime otherwise, and outside any under `--asyncapi`: what it does to
+/// describe the service must not need one.
+///
+/// ```ignore
+/// #[tidings::main]
+/// fn main() -> tidings::App {
+///     tidings::app!().title("Fulfilment")
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     into_tokens(main_attr::expand(args.into(), item.into()))

@@ -5,6 +5,6 @@
 use order_avro as _;
 
 #[tidings::main]
-async fn main() -> Result<(), tidings::Error> {
-    tidings::app!().run().await
+fn main() -> tidings::App {
+    tidings::app!()
 }

@@ -353,6 +353,12 @@ impl App {
         }
     }
 
+    /// [`prepare`](Self::prepare), for `#[tidings::main]` on a `fn main() -> App`: answers
+    /// `--asyncapi` before any runtime exists.
+    pub(crate) fn answer_spec_flags_or_exit(&mut self) -> Result<(), Error> {
+        self.prepare().map(drop)
+    }
+
     /// Handles `--asyncapi`/`--asyncapi-out`: prints or writes the document. Returns
     /// `true` when it did, and the binary should exit.
     fn answer_spec_flags(&self, args: &TidingsArgs) -> Result<bool, Error> {

@@ -18,12 +18,10 @@ async fn forget_customer(request: CustomerDataDeletionRequest) {
 }
 
 #[tidings::main]
-async fn main() -> Result<(), tidings::Error> {
+fn main() -> tidings::App {
     tidings::app!()
         .title("analytics")
         .server("kafka", "kafka://kafka.internal:9092")
         .server("queues", "sqs://sqs.eu-west-1.amazonaws.com")
         .route("privacy-deletions", "queues")
-        .run()
-        .await
 }

@@ -11,10 +11,8 @@ async fn erase_invoices(message: CustomerDataDeletionRequest) {
 }
 
 #[tidings::main]
-async fn main() -> Result<(), tidings::Error> {
+fn main() -> tidings::App {
     tidings::app!()
         .title("billing")
         .server("kafka", "kafka://kafka.internal:9092")
-        .run()
-        .await
 }

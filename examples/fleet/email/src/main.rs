@@ -11,10 +11,8 @@ async fn forget_address(message: CustomerDataDeletionRequest) {
 }
 
 #[tidings::main]
-async fn main() -> Result<(), tidings::Error> {
+fn main() -> tidings::App {
     tidings::app!()
         .title("email")
         .server("nats", "nats://nats.internal:4222")
-        .run()
-        .await
 }

@@ -11,7 +11,7 @@ async fn pick(message: OrderCreated) {
 }
 
 #[tidings::main]
-async fn main() -> Result<(), tidings::Error> {
+fn main() -> tidings::App {
     tidings::app!()
         .title("fulfilment")
         .server("queues", "sqs://sqs.eu-west-1.amazonaws.com")
@@ -22,6 +22,4 @@ async fn main() -> Result<(), tidings::Error> {
                 .receive_wait(std::time::Duration::from_secs(20))
                 .redrive("order-events-dlq", 5),
         )
-        .run()
-        .await
 }
