@@ -2,11 +2,12 @@
 //! its own document, and the document, without touching a broker (its server here is a
 //! Kafka address where nothing listens).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
+
+mod child;
 
 fn get(addr: &str, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(addr).expect("connects");
@@ -20,23 +21,12 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 #[test]
 fn the_binary_serves_its_own_docs_page_and_document() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_order-avro"))
-        .args(["--asyncapi-serve", "127.0.0.1:0"])
-        .env("TIDINGS_SERVER_DEFAULT", "kafka://127.0.0.1:1?schema_registry=http://127.0.0.1:1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut service, rx) = child::spawn(
+        &["--asyncapi-serve", "127.0.0.1:0"],
+        &[("TIDINGS_SERVER_DEFAULT", "kafka://127.0.0.1:1?schema_registry=http://127.0.0.1:1")],
+    );
     let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-        let _ = child.kill();
+        let _ = service.kill();
         panic!("no `serving ...` line within 60 s")
     });
     let addr = line
@@ -65,11 +55,5 @@ fn the_binary_serves_its_own_docs_page_and_document() {
     assert!(get(&addr, "/nothing").0.starts_with("HTTP/1.1 404"));
 
     // SIGTERM stops it cleanly.
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done_tx.send(child.wait());
-    });
-    let status = done_rx.recv_timeout(Duration::from_secs(30)).expect("stops within 30 s").expect("waits");
-    assert!(status.success(), "{status}");
+    child::stop(service);
 }
