@@ -25,6 +25,16 @@
 //!     tidings::app!().run().await
 //! }
 //! ```
+//!
+//! A `main` that only runs the app can return it instead: tidings runs the app, and
+//! answers `--asyncapi` from it without starting any runtime.
+//!
+//! ```no_run
+//! #[tidings::main]
+//! fn main() -> tidings::App {
+//!     tidings::app!().title("audit")
+//! }
+//! ```
 #![warn(missing_docs)]
 
 pub use tidings_core::{
