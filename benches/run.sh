@@ -32,6 +32,8 @@ OUT="${BENCH_OUT:-$HERE/results}"
 RUNS="${RUNS:-5}"
 N="${N:-100000}"
 mkdir -p "$OUT"
+# Absolute: some programs run from another directory (FastStream's `--out` under --cwd).
+OUT="$(cd "$OUT" && pwd)"
 log() { echo "[bench] $*" >&2; }
 
 machine() {
