@@ -130,7 +130,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             }
         }
         if let Some(binding) = kafka_schema_registry(&configured.url) {
-            server.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
+            server.bindings = Some(RefOr::item(Bindings::from([("kafka".to_owned(), binding)])));
         }
     }
     // Avro payloads travel in the Confluent wire format (tidings' Avro codec): where
@@ -143,12 +143,12 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             "schemaLookupStrategy": "RecordNameStrategy",
             "bindingVersion": "0.5.0",
         });
-        message.bindings = Some(RefOr::Item(Bindings::from([("kafka".to_owned(), binding)])));
+        message.bindings = Some(RefOr::item(Bindings::from([("kafka".to_owned(), binding)])));
     }
     // A key declared by a producer on Kafka: the message binding's `key`.
     for (name, key) in message_keys {
         let Some(message) = component_messages.get_mut(&name).and_then(RefOr::as_item_mut) else { continue };
-        let bindings = match message.bindings.get_or_insert_with(|| RefOr::Item(Bindings::new())) {
+        let bindings = match message.bindings.get_or_insert_with(|| RefOr::item(Bindings::new())) {
             RefOr::Item(bindings) => bindings,
             RefOr::Ref(_) => continue,
         };
@@ -159,8 +159,11 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             binding.insert("key".to_owned(), key);
         }
     }
-    document.servers = map_of(servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::Item(server?)))));
-    document.channels = map_of(channels.into_values().map(|plan| (plan.id, RefOr::Item(plan.channel))));
+    document.servers = map_of(servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::item(server?)))));
+    document.channels = map_of(channels.into_values().map(|plan| {
+        let ChannelPlan { id, channel, .. } = *plan;
+        (id, RefOr::item(channel))
+    }));
     document.operations = built_operations;
     let components = Components {
         schemas,
@@ -179,7 +182,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
 fn message_keys(
     desc: &ServiceDescription,
     messages: &BTreeMap<String, RefOr<Message>>,
-    channels: &BTreeMap<String, ChannelPlan>,
+    channels: &BTreeMap<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, Value> {
     let mut keys: BTreeMap<String, (Value, String)> = BTreeMap::new();
@@ -440,7 +443,7 @@ fn build_messages(
                 Value::String(version.clone()),
             );
         }
-        built.insert((*name).to_owned(), RefOr::Item(message));
+        built.insert((*name).to_owned(), RefOr::item(message));
     }
     let schemas = map_of(schemas.into_iter().map(|(name, (schema, _))| (name, schema)));
     (built, schemas)
@@ -621,7 +624,7 @@ fn plan_channels(
     operations: &BTreeMap<&str, &OperationDescription>,
     servers: &Servers,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, ChannelPlan> {
+) -> BTreeMap<String, Box<ChannelPlan>> {
     // Address -> messages carried on it.
     let mut carried: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for operation in operations.values() {
@@ -755,7 +758,7 @@ fn plan_channels(
         channel.parameters = map_of(parameters.iter().map(|name| {
             let description = described.get(address).and_then(|extra| extra.parameters.get(name)).cloned();
             let parameter = Parameter { description, ..Parameter::default() };
-            (name.clone(), RefOr::Item(parameter))
+            (name.clone(), RefOr::item(parameter))
         }));
         // A templated address is no concrete topic or queue name, so it gets no binding.
         // A Kafka server with a `topic_prefix` puts the channel on `<prefix><address>`;
@@ -784,19 +787,21 @@ fn plan_channels(
                         fill_in(derived, fields);
                     }
                 }
-                channel.bindings = Some(RefOr::Item(binding));
+                channel.bindings = Some(RefOr::item(binding));
             }
         }
         plans.insert(
             address.to_owned(),
-            ChannelPlan {
+            // Boxed: a B-tree node holds eleven values inline, and a plan is about 500
+            // bytes, so a service's few channels took a 5 KB node each.
+            Box::new(ChannelPlan {
                 id,
                 channel,
                 protocol,
                 kafka_client_id: server_name
                     .and_then(|name| client_ids.get(name.as_str()).cloned())
                     .filter(|_| protocol == Some("kafka")),
-            },
+            }),
         );
     }
     plans
@@ -904,7 +909,7 @@ fn operation_binding(protocol: &str, group: Option<&str>, kafka_client_id: Optio
 /// The `operations` map.
 fn build_operations(
     operations: &BTreeMap<&str, &OperationDescription>,
-    channels: &BTreeMap<String, ChannelPlan>,
+    channels: &BTreeMap<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, RefOr<Operation>> {
     let mut built = BTreeMap::new();
@@ -953,10 +958,10 @@ fn build_operations(
             .and_then(|protocol| {
                 operation_binding(protocol, group.map(String::as_str), plan.kafka_client_id.as_deref())
             })
-            .map(RefOr::Item);
+            .map(RefOr::item);
         if let Some(reply) = &desc.reply {
             if let Some(reply_plan) = channels.get(&reply.channel) {
-                operation.reply = Some(RefOr::Item(OperationReply {
+                operation.reply = Some(RefOr::item(OperationReply {
                     address: None,
                     channel: Some(Reference::new(format!("#/channels/{}", reply_plan.id))),
                     messages: vec![Reference::new(format!(
@@ -967,7 +972,7 @@ fn build_operations(
                 }));
             }
         }
-        built.insert((*id).to_owned(), RefOr::Item(operation));
+        built.insert((*id).to_owned(), RefOr::item(operation));
     }
     built
 }

@@ -856,7 +856,7 @@ impl<'d> Resolver<'d> {
         if channel.servers.is_empty() {
             for server in self.doc.servers.values() {
                 let resolved = match server {
-                    RefOr::Item(s) => Some(s),
+                    RefOr::Item(s) => Some(&**s),
                     RefOr::Ref(r) => self.server(&r.reference),
                 };
                 if let Some(s) = resolved {
@@ -1057,7 +1057,7 @@ fn read_document(source: &SourceDocument, diagnostics: &mut Vec<Diagnostic>) -> 
     let mut servers = BTreeMap::new();
     for (server_name, server) in &doc.servers {
         let resolved = match server {
-            RefOr::Item(s) => Some(s),
+            RefOr::Item(s) => Some(&**s),
             RefOr::Ref(r) => resolver.server(&r.reference),
         };
         if let Some(s) = resolved {
