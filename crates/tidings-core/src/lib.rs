@@ -108,7 +108,7 @@ pub mod __private {
     /// before it starts any runtime: the document needs none, and a runtime's drivers
     /// and code were a third of such a process's heap and a tenth of its page faults.
     pub fn answer_spec(app: &mut crate::runtime::app::App) -> Result<(), Error> {
-        app.answer_spec_flags_or_exit()
+        app.prepare().map(drop)
     }
 
     /// The decode step: the payload of the delivery being handled as `T`.

@@ -339,8 +339,9 @@ impl App {
     /// Reads the flags and resolves the servers; with `--asyncapi` or `--asyncapi-out`,
     /// prints or writes the document and exits the process (status 0, or 2 with the
     /// error). `run` calls it before installing its signal handlers, which `--asyncapi`
-    /// has no use for, and `start` again (resolving the servers twice changes nothing).
-    fn prepare(&mut self) -> Result<TidingsArgs, Error> {
+    /// has no use for, and `start` again (resolving the servers twice changes nothing);
+    /// `#[tidings::main]` on a `fn main() -> App` before any runtime exists.
+    pub(crate) fn prepare(&mut self) -> Result<TidingsArgs, Error> {
         let args = self.args_or_parse();
         self.resolve_servers(&args)?;
         match self.answer_spec_flags(&args) {
@@ -351,12 +352,6 @@ impl App {
                 std::process::exit(2);
             }
         }
-    }
-
-    /// [`prepare`](Self::prepare), for `#[tidings::main]` on a `fn main() -> App`: answers
-    /// `--asyncapi` before any runtime exists.
-    pub(crate) fn answer_spec_flags_or_exit(&mut self) -> Result<(), Error> {
-        self.prepare().map(drop)
     }
 
     /// Handles `--asyncapi`/`--asyncapi-out`: prints or writes the document. Returns
