@@ -53,7 +53,7 @@ use crate::description::{
 };
 use crate::error::{Problem, SpecError};
 use crate::model::{
-    Bindings, Channel, Components, Document, Info, Message, Operation, OperationAction,
+    Bindings, Channel, Components, Document, Info, Map, Message, Operation, OperationAction,
     OperationReply, Parameter, RefOr, Reference, Server,
 };
 use crate::protocol::{binding_protocol, kafka_client_id, kafka_sasl, query_option, server_for_url, sqs_queue_name};
@@ -159,11 +159,14 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
             binding.insert("key".to_owned(), key);
         }
     }
-    document.servers = map_of(servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::item(server?)))));
-    document.channels = map_of(channels.into_values().map(|plan| {
-        let ChannelPlan { id, channel, .. } = *plan;
-        (id, RefOr::item(channel))
-    }));
+    document.servers = servers.into_iter().filter_map(|(name, server)| Some((name, RefOr::item(server?)))).collect();
+    document.channels = channels
+        .into_values()
+        .map(|plan| {
+            let ChannelPlan { id, channel, .. } = *plan;
+            (id, RefOr::item(channel))
+        })
+        .collect();
     document.operations = built_operations;
     let components = Components {
         schemas,
@@ -181,7 +184,7 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
 /// Avro payload). Two different keys for one message are a problem.
 fn message_keys(
     desc: &ServiceDescription,
-    messages: &BTreeMap<String, RefOr<Message>>,
+    messages: &Map<RefOr<Message>>,
     channels: &BTreeMap<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, Value> {
@@ -375,10 +378,10 @@ fn collect_messages<'a>(
 fn build_messages(
     messages: &BTreeMap<&str, &MessageDescription>,
     problems: &mut Vec<Problem>,
-) -> (BTreeMap<String, RefOr<Message>>, BTreeMap<String, Value>) {
+) -> (Map<RefOr<Message>>, BTreeMap<String, Value>) {
     // Schema name -> (schema, first message that defined it).
     let mut schemas: BTreeMap<String, (Value, String)> = BTreeMap::new();
-    let mut built = BTreeMap::new();
+    let mut built = Map::new();
     for (name, desc) in messages {
         let mut prepare = |part: &str, schema: &Value, suffix: &str| -> Option<Value> {
             match schema::prepare(schema, &format!("{name}{suffix}")) {
@@ -710,10 +713,13 @@ fn plan_channels(
 
         let mut channel = Channel {
             address: Some(address.to_owned()),
-            messages: map_of(messages.iter().map(|name| {
-                let reference = Reference::new(format!("#/components/messages/{name}"));
-                ((*name).to_owned(), RefOr::Ref(reference))
-            })),
+            messages: messages
+                .iter()
+                .map(|name| {
+                    let reference = Reference::new(format!("#/components/messages/{name}"));
+                    ((*name).to_owned(), RefOr::Ref(reference))
+                })
+                .collect(),
             ..Channel::default()
         };
         let mut protocol = shared_protocol;
@@ -755,11 +761,14 @@ fn plan_channels(
                 }
             }
         }
-        channel.parameters = map_of(parameters.iter().map(|name| {
-            let description = described.get(address).and_then(|extra| extra.parameters.get(name)).cloned();
-            let parameter = Parameter { description, ..Parameter::default() };
-            (name.clone(), RefOr::item(parameter))
-        }));
+        channel.parameters = parameters
+            .iter()
+            .map(|name| {
+                let description = described.get(address).and_then(|extra| extra.parameters.get(name)).cloned();
+                let parameter = Parameter { description, ..Parameter::default() };
+                (name.clone(), RefOr::item(parameter))
+            })
+            .collect();
         // A templated address is no concrete topic or queue name, so it gets no binding.
         // A Kafka server with a `topic_prefix` puts the channel on `<prefix><address>`;
         // when the channel's server is unknown and some server has a prefix, the topic
@@ -911,8 +920,8 @@ fn build_operations(
     operations: &BTreeMap<&str, &OperationDescription>,
     channels: &BTreeMap<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, RefOr<Operation>> {
-    let mut built = BTreeMap::new();
+) -> Map<RefOr<Operation>> {
+    let mut built = Map::new();
     for (id, desc) in operations {
         // A missing plan means its address was invalid, which is already reported.
         let Some(plan) = channels.get(&desc.channel) else {

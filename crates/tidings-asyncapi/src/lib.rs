@@ -28,6 +28,7 @@
 pub mod description;
 pub mod emit;
 pub mod error;
+pub mod map;
 pub mod model;
 pub mod protocol;
 mod schema;

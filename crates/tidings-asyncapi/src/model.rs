@@ -1,7 +1,7 @@
 //! AsyncAPI 3.0.0 document types: a faithful, serde-ready subset of the specification.
 //!
-//! Every map is a [`BTreeMap`] so the same document always serializes to the same
-//! bytes; absent fields are `None` and left out. Struct fields are declared in the
+//! Every map is ordered by key (a [`Map`] of named objects, a [`BTreeMap`] of JSON
+//! values) so the same document always serializes to the same bytes; absent fields are `None` and left out. Struct fields are declared in the
 //! order the specification lists them, which is the order they are written in.
 //! JSON Schemas, bindings, security schemes and traits are kept as plain
 //! [`serde_json::Value`]s: the emitter builds them from known shapes and this crate
@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::map::Map;
 
 /// The AsyncAPI version every [`Document`] built by this crate declares.
 pub const ASYNCAPI_VERSION: &str = "3.0.0";
@@ -41,14 +43,14 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_content_type: Option<String>,
     /// The brokers the application connects to, keyed by server name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub servers: BTreeMap<String, RefOr<Server>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub servers: Map<RefOr<Server>>,
     /// The channels the application uses, keyed by channel id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub channels: BTreeMap<String, RefOr<Channel>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub channels: Map<RefOr<Channel>>,
     /// What the application does on those channels, keyed by operation id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub operations: BTreeMap<String, RefOr<Operation>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub operations: Map<RefOr<Operation>>,
     /// Reusable objects referenced from the rest of the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Components>,
@@ -248,8 +250,8 @@ pub struct Server {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// Variables substituted into `host` and `pathname`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub variables: BTreeMap<String, RefOr<ServerVariable>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub variables: Map<RefOr<ServerVariable>>,
     /// Security schemes (Security Scheme Objects or references to them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security: Vec<Value>,
@@ -296,8 +298,8 @@ pub struct Channel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// Every message that may travel on the channel, keyed by message id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub messages: BTreeMap<String, RefOr<Message>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub messages: Map<RefOr<Message>>,
     /// Human-friendly title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -311,8 +313,8 @@ pub struct Channel {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<Reference>,
     /// One entry per `{name}` in the address.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, RefOr<Parameter>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<RefOr<Parameter>>,
     /// Tags of the channel.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<RefOr<Tag>>,
@@ -525,41 +527,41 @@ pub struct Components {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub schemas: BTreeMap<String, Value>,
     /// Reusable servers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub servers: BTreeMap<String, RefOr<Server>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub servers: Map<RefOr<Server>>,
     /// Reusable channels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub channels: BTreeMap<String, RefOr<Channel>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub channels: Map<RefOr<Channel>>,
     /// Reusable operations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub operations: BTreeMap<String, RefOr<Operation>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub operations: Map<RefOr<Operation>>,
     /// Reusable messages: every message of the application, keyed by message name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub messages: BTreeMap<String, RefOr<Message>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub messages: Map<RefOr<Message>>,
     /// Reusable security schemes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub security_schemes: BTreeMap<String, Value>,
     /// Reusable server variables.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub server_variables: BTreeMap<String, RefOr<ServerVariable>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub server_variables: Map<RefOr<ServerVariable>>,
     /// Reusable channel parameters.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, RefOr<Parameter>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<RefOr<Parameter>>,
     /// Reusable correlation ids.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub correlation_ids: BTreeMap<String, RefOr<CorrelationId>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub correlation_ids: Map<RefOr<CorrelationId>>,
     /// Reusable operation replies.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub replies: BTreeMap<String, RefOr<OperationReply>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub replies: Map<RefOr<OperationReply>>,
     /// Reusable reply addresses.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub reply_addresses: BTreeMap<String, RefOr<OperationReplyAddress>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub reply_addresses: Map<RefOr<OperationReplyAddress>>,
     /// Reusable external documentation.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub external_docs: BTreeMap<String, RefOr<ExternalDocs>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub external_docs: Map<RefOr<ExternalDocs>>,
     /// Reusable tags.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub tags: BTreeMap<String, RefOr<Tag>>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub tags: Map<RefOr<Tag>>,
     /// Reusable operation traits.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub operation_traits: BTreeMap<String, Value>,
@@ -586,7 +588,45 @@ pub struct Components {
 impl Components {
     /// Whether nothing at all is defined (the document then leaves `components` out).
     pub fn is_empty(&self) -> bool {
-        *self == Components::default()
+        // Field by field rather than `== Components::default()`: that would link every
+        // map's equality into each service binary for this one check.
+        let Components {
+            schemas,
+            servers,
+            channels,
+            operations,
+            messages,
+            security_schemes,
+            server_variables,
+            parameters,
+            correlation_ids,
+            replies,
+            reply_addresses,
+            external_docs,
+            tags,
+            operation_traits,
+            message_traits,
+            server_bindings,
+            channel_bindings,
+            operation_bindings,
+            message_bindings,
+            extensions,
+        } = self;
+        [schemas, security_schemes, operation_traits, message_traits, server_bindings, channel_bindings]
+            .iter()
+            .chain([operation_bindings, message_bindings, extensions].iter())
+            .all(|map| map.is_empty())
+            && servers.is_empty()
+            && channels.is_empty()
+            && operations.is_empty()
+            && messages.is_empty()
+            && server_variables.is_empty()
+            && parameters.is_empty()
+            && correlation_ids.is_empty()
+            && replies.is_empty()
+            && reply_addresses.is_empty()
+            && external_docs.is_empty()
+            && tags.is_empty()
     }
 }
 
@@ -598,9 +638,9 @@ impl Document {
             id: None,
             info,
             default_content_type: None,
-            servers: BTreeMap::new(),
-            channels: BTreeMap::new(),
-            operations: BTreeMap::new(),
+            servers: Map::new(),
+            channels: Map::new(),
+            operations: Map::new(),
             components: None,
             extensions: Extensions::new(),
         }
@@ -647,5 +687,28 @@ impl Document {
     /// Reads a document from YAML.
     pub fn from_yaml(text: &str) -> Result<Document, serde_yaml_ng::Error> {
         serde_yaml_ng::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Components;
+
+    #[test]
+    fn components_are_empty_only_when_every_map_is() {
+        assert!(Components::default().is_empty());
+        let kinds = [
+            "schemas", "servers", "channels", "operations", "messages", "securitySchemes", "serverVariables",
+            "parameters", "correlationIds", "replies", "replyAddresses", "externalDocs", "tags", "operationTraits",
+            "messageTraits", "serverBindings", "channelBindings", "operationBindings", "messageBindings",
+        ];
+        for kind in kinds {
+            // A reference reads as an entry of every kind of map.
+            let text = format!(r##"{{"{kind}": {{"k": {{"$ref": "#/k"}}}}}}"##);
+            let components: Components = serde_json::from_str(&text).unwrap();
+            assert!(!components.is_empty(), "{kind}");
+        }
+        let with_extension: Components = serde_json::from_str(r#"{"x-owner": "team"}"#).unwrap();
+        assert!(!with_extension.is_empty());
     }
 }

@@ -76,7 +76,7 @@ impl Serialize for Replay<'_> {
         match tree.nodes[at] {
             Node::Null => serializer.serialize_unit(),
             Node::Bool(b) => serializer.serialize_bool(b),
-            // The text is itoa's or ryu's; parsing it back gives the very number.
+            // The text is core's integer formatting or ryu's; parsing it back gives the very number.
             Node::Number(span) => {
                 let text = tree.str(span);
                 let bad = || S::Error::custom(format_args!("number `{text}`"));
@@ -148,6 +148,16 @@ impl Tree {
     fn push_text(&mut self, s: &str) -> Result<Span> {
         let start = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
         self.text.push_str(s);
+        let end = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
+        Ok(Span { start, end })
+    }
+    /// Appends an integer as `Display` writes it (the digits itoa would write). Through
+    /// core's formatting, which sits beside the `core::fmt` code every run executes:
+    /// itoa's code alone kept another 64 KB of the binary resident.
+    fn push_integer(&mut self, v: impl std::fmt::Display) -> Result<Span> {
+        use std::fmt::Write as _;
+        let start = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
+        write!(self.text, "{v}").map_err(|_| Unsupported)?;
         let end = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
         Ok(Span { start, end })
     }
@@ -536,7 +546,8 @@ impl<'t> ser::Serializer for NodeSerializer<'t> {
         self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<()> {
-        self.text(itoa::Buffer::new().format(v), Node::Number)
+        let span = self.0.push_integer(v)?;
+        self.push(Node::Number(span))
     }
     fn serialize_u8(self, v: u8) -> Result<()> {
         self.serialize_u64(v.into())
@@ -548,7 +559,8 @@ impl<'t> ser::Serializer for NodeSerializer<'t> {
         self.serialize_u64(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<()> {
-        self.text(itoa::Buffer::new().format(v), Node::Number)
+        let span = self.0.push_integer(v)?;
+        self.push(Node::Number(span))
     }
     fn serialize_f32(self, _v: f32) -> Result<()> {
         Err(Unsupported)
