@@ -43,7 +43,7 @@
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
@@ -184,11 +184,11 @@ pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
 /// Avro payload). Two different keys for one message are a problem.
 fn message_keys(
     desc: &ServiceDescription,
-    messages: &Map<RefOr<Message>>,
-    channels: &BTreeMap<String, Box<ChannelPlan>>,
+    messages: &Map<String, RefOr<Message>>,
+    channels: &Map<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, Value> {
-    let mut keys: BTreeMap<String, (Value, String)> = BTreeMap::new();
+) -> Map<String, Value> {
+    let mut keys: Map<String, (Value, String)> = Map::new();
     let mut operations: Vec<&OperationDescription> = desc.operations.iter().filter(|o| o.action == Action::Send).collect();
     sort_by_text(&mut operations, |o| o.id.clone());
     for operation in operations {
@@ -222,7 +222,7 @@ fn message_keys(
             }
         }
     }
-    map_of(keys.into_iter().map(|(name, (schema, _))| (name, schema)))
+    keys.into_iter().map(|(name, (schema, _))| (name, schema)).collect()
 }
 
 /// Rewrites the inline Avro schema of every Avro payload in `document`'s messages into
@@ -288,16 +288,14 @@ fn without_credentials(url: &str) -> String {
 }
 
 /// Configured servers by name: `None` for in-process ones.
-type Servers = BTreeMap<String, Option<Server>>;
+type Servers = Map<String, Option<Server>>;
 
 /// Parses every server URL; duplicates and bad names are problems.
 fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Servers {
-    let mut by_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    // Name -> its distinct URLs (a set as a map to nothing, see `Map`).
+    let mut by_name: Map<&str, Map<&str, ()>> = Map::new();
     for server in &desc.servers {
-        by_name
-            .entry(server.name.as_str())
-            .or_default()
-            .insert(server.url.as_str());
+        by_name.get_or_insert_with(server.name.as_str(), Map::new).insert(server.url.as_str(), ());
     }
     let mut servers = Servers::new();
     for (name, urls) in by_name {
@@ -314,7 +312,7 @@ fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Se
         }
         // Still parse every URL so all their problems show at once.
         let mut parsed = None;
-        for url in urls {
+        for url in urls.into_keys() {
             match server_for_url(name, url) {
                 Ok(server) => parsed = Some(server),
                 Err(problem) => problems.push(problem),
@@ -335,13 +333,13 @@ fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Se
 fn collect_messages<'a>(
     desc: &'a ServiceDescription,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<&'a str, &'a MessageDescription> {
+) -> Map<&'a str, &'a MessageDescription> {
     // By name, then Rust type: each name's descriptions are one run, and each type's
     // a run within it. Sorted, not grouped in maps: a map type per grouping was several
     // kilobytes of code each in every service binary.
     let mut all: Vec<&MessageDescription> = desc.messages.iter().collect();
     sort_by_text(&mut all, |m| format!("{}\0{}", m.name, m.rust_type));
-    let mut messages = BTreeMap::new();
+    let mut messages = Map::new();
     for same_name in all.chunk_by_mut(|a, b| a.name == b.name) {
         let (name, first_type) = (same_name[0].name.as_str(), same_name[0].rust_type.as_str());
         for same in same_name.chunk_by_mut(|a, b| a.rust_type == b.rust_type) {
@@ -376,11 +374,11 @@ fn collect_messages<'a>(
 
 /// `components/messages` and `components/schemas`.
 fn build_messages(
-    messages: &BTreeMap<&str, &MessageDescription>,
+    messages: &Map<&str, &MessageDescription>,
     problems: &mut Vec<Problem>,
-) -> (Map<RefOr<Message>>, BTreeMap<String, Value>) {
+) -> (Map<String, RefOr<Message>>, BTreeMap<String, Value>) {
     // Schema name -> (schema, first message that defined it).
-    let mut schemas: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    let mut schemas: Map<String, (Value, String)> = Map::new();
     let mut built = Map::new();
     for (name, desc) in messages {
         let mut prepare = |part: &str, schema: &Value, suffix: &str| -> Option<Value> {
@@ -466,13 +464,13 @@ fn summary_and_description(doc: Option<&str>) -> (Option<String>, Option<String>
 /// Operations by id, checked.
 fn collect_operations<'a>(
     desc: &'a ServiceDescription,
-    messages: &BTreeMap<&str, &MessageDescription>,
+    messages: &Map<&str, &MessageDescription>,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<&'a str, &'a OperationDescription> {
+) -> Map<&'a str, &'a OperationDescription> {
     // By id: each id's operations are one run (sorted, as messages above).
     let mut all: Vec<&OperationDescription> = desc.operations.iter().collect();
     sort_by_text(&mut all, |o| o.id.clone());
-    let mut operations = BTreeMap::new();
+    let mut operations = Map::new();
     for same in all.chunk_by_mut(|a, b| a.id == b.id) {
         let id = same[0].id.as_str();
         sort_by_contents(same);
@@ -624,27 +622,21 @@ fn add_dead_letter_operations<'d>(desc: &'d ServiceDescription, servers: &Server
 /// Channels by address.
 fn plan_channels(
     desc: &ServiceDescription,
-    operations: &BTreeMap<&str, &OperationDescription>,
+    operations: &Map<&str, &OperationDescription>,
     servers: &Servers,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, Box<ChannelPlan>> {
-    // Address -> messages carried on it.
-    let mut carried: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+) -> Map<String, Box<ChannelPlan>> {
+    // Address -> messages carried on it (a set: a map to nothing).
+    let mut carried: Map<&str, Map<&str, ()>> = Map::new();
     for operation in operations.values() {
-        carried
-            .entry(operation.channel.as_str())
-            .or_default()
-            .insert(operation.message.as_str());
+        carried.get_or_insert_with(operation.channel.as_str(), Map::new).insert(operation.message.as_str(), ());
         if let Some(reply) = &operation.reply {
-            carried
-                .entry(reply.channel.as_str())
-                .or_default()
-                .insert(reply.message.as_str());
+            carried.get_or_insert_with(reply.channel.as_str(), Map::new).insert(reply.message.as_str(), ());
         }
     }
     let mut channel_descriptions: Vec<&ChannelDescription> = desc.channels.iter().collect();
     sort_by_contents(&mut channel_descriptions);
-    let mut described: BTreeMap<&str, &ChannelDescription> = BTreeMap::new();
+    let mut described: Map<&str, &ChannelDescription> = Map::new();
     for channel in channel_descriptions {
         match described.get(channel.address.as_str()) {
             Some(existing) if *existing != channel => problems.push(Problem::ConflictingChannel {
@@ -653,7 +645,7 @@ fn plan_channels(
             Some(_) => {}
             None => {
                 described.insert(channel.address.as_str(), channel);
-                carried.entry(channel.address.as_str()).or_default();
+                carried.get_or_insert_with(channel.address.as_str(), Map::new);
             }
         }
     }
@@ -666,30 +658,33 @@ fn plan_channels(
         _ => None,
     };
     // Kafka servers' topic prefixes (`kafka://...?topic_prefix=staging.`), when set.
-    let topic_prefixes: BTreeMap<&str, String> = map_of(
-        desc.servers.iter().filter(|server| kafka_client_id(&server.name, &server.url).is_some()).filter_map(|server| {
+    let topic_prefixes: Map<&str, String> = desc
+        .servers
+        .iter()
+        .filter(|server| kafka_client_id(&server.name, &server.url).is_some())
+        .filter_map(|server| {
             let prefix = query_option(&server.url, "topic_prefix").filter(|p| !p.is_empty())?;
             Some((server.name.as_str(), prefix))
-        }),
-    );
-    let client_ids: BTreeMap<&str, String> = map_of(
-        desc.servers
-            .iter()
-            .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?))),
-    );
+        })
+        .collect();
+    let client_ids: Map<&str, String> = desc
+        .servers
+        .iter()
+        .filter_map(|server| Some((server.name.as_str(), kafka_client_id(&server.name, &server.url)?)))
+        .collect();
     // SQS servers' queue prefixes (`sqs://...?queue_prefix=staging-`), when set.
-    let queue_prefixes: BTreeMap<&str, String> = map_of(
-        desc.servers
-            .iter()
-            .filter(|server| server.url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("sqs://")))
-            .filter_map(|server| {
-                let prefix = query_option(&server.url, "queue_prefix").filter(|p| !p.is_empty())?;
-                Some((server.name.as_str(), prefix))
-            }),
-    );
+    let queue_prefixes: Map<&str, String> = desc
+        .servers
+        .iter()
+        .filter(|server| server.url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("sqs://")))
+        .filter_map(|server| {
+            let prefix = query_option(&server.url, "queue_prefix").filter(|p| !p.is_empty())?;
+            Some((server.name.as_str(), prefix))
+        })
+        .collect();
 
-    let mut ids: BTreeMap<String, &str> = BTreeMap::new();
-    let mut plans = BTreeMap::new();
+    let mut ids: Map<String, &str> = Map::new();
+    let mut plans = Map::new();
     for (address, messages) in carried {
         let (id, parameters) = match parse_address(address) {
             Ok(parsed) => parsed,
@@ -714,7 +709,7 @@ fn plan_channels(
         let mut channel = Channel {
             address: Some(address.to_owned()),
             messages: messages
-                .iter()
+                .keys()
                 .map(|name| {
                     let reference = Reference::new(format!("#/components/messages/{name}"));
                     ((*name).to_owned(), RefOr::Ref(reference))
@@ -730,7 +725,7 @@ fn plan_channels(
                 channel.extensions.insert(BRIDGE_EXTENSION.to_owned(), bridges);
             }
             for parameter in extra.parameters.keys() {
-                if !parameters.contains(parameter) {
+                if !parameters.contains_key(parameter) {
                     problems.push(Problem::UnknownParameter {
                         address: address.to_owned(),
                         parameter: parameter.clone(),
@@ -762,7 +757,7 @@ fn plan_channels(
             }
         }
         channel.parameters = parameters
-            .iter()
+            .keys()
             .map(|name| {
                 let description = described.get(address).and_then(|extra| extra.parameters.get(name)).cloned();
                 let parameter = Parameter { description, ..Parameter::default() };
@@ -835,12 +830,12 @@ fn fill_in(target: &mut Value, fields: &Value) {
 /// The id keeps letters, digits, `.`, `-` and `_`; braces are dropped
 /// (`orders.{region}.created` -> `orders.region.created`) and anything else, which a
 /// JSON Pointer or URI fragment would need escaped, becomes `_`.
-fn parse_address(address: &str) -> Result<(String, BTreeSet<String>), String> {
+fn parse_address(address: &str) -> Result<(String, Map<String, ()>), String> {
     if address.is_empty() {
         return Err("empty".to_owned());
     }
     let mut id = String::with_capacity(address.len());
-    let mut parameters = BTreeSet::new();
+    let mut parameters = Map::new();
     let mut open: Option<String> = None;
     for c in address.chars() {
         match (c, &mut open) {
@@ -851,7 +846,7 @@ fn parse_address(address: &str) -> Result<(String, BTreeSet<String>), String> {
                 if name.is_empty() {
                     return Err("empty parameter `{}`".to_owned());
                 }
-                parameters.insert(std::mem::take(name));
+                parameters.insert(std::mem::take(name), ());
                 open = None;
             }
             (c, Some(name)) => {
@@ -917,10 +912,10 @@ fn operation_binding(protocol: &str, group: Option<&str>, kafka_client_id: Optio
 
 /// The `operations` map.
 fn build_operations(
-    operations: &BTreeMap<&str, &OperationDescription>,
-    channels: &BTreeMap<String, Box<ChannelPlan>>,
+    operations: &Map<&str, &OperationDescription>,
+    channels: &Map<String, Box<ChannelPlan>>,
     problems: &mut Vec<Problem>,
-) -> Map<RefOr<Operation>> {
+) -> Map<String, RefOr<Operation>> {
     let mut built = Map::new();
     for (id, desc) in operations {
         // A missing plan means its address was invalid, which is already reported.
@@ -1078,12 +1073,12 @@ mod tests {
     fn addresses() {
         let (id, params) = parse_address("orders.{region}.created").unwrap();
         assert_eq!(id, "orders.region.created");
-        assert_eq!(params.into_iter().collect::<Vec<_>>(), ["region"]);
+        assert_eq!(params.into_keys().collect::<Vec<_>>(), ["region"]);
         assert_eq!(parse_address("a/b c~d").unwrap().0, "a_b_c_d");
         assert_eq!(parse_address("orders.>").unwrap().0, "orders._");
         assert_eq!(
             parse_address("{tenant}/{tenant}.x").unwrap(),
-            ("tenant_tenant.x".to_owned(), BTreeSet::from(["tenant".to_owned()]))
+            ("tenant_tenant.x".to_owned(), Map::from([("tenant".to_owned(), ())]))
         );
         for bad in ["", "a.{", "a.}", "a.{}", "{a{b}}", "{a.b}"] {
             assert!(parse_address(bad).is_err(), "{bad}");

@@ -8,34 +8,35 @@
 //! binary's code is resident. Iteration order, and so the serialized bytes, are the same
 //! as a `BTreeMap`'s: ascending by key.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// A map from names to `V`, ordered by name (byte order, as `BTreeMap<String, V>`).
+/// A map from keys to values ordered by key, as a `BTreeMap<K, V>` (the model's keys are
+/// names: `String`s in byte order).
 ///
 /// Lookups are binary searches; an insertion shifts the entries after it, which is
 /// cheap at a document's sizes and free when keys arrive in order (as a serialized
 /// document's do).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Map<V> {
+pub struct Map<K, V> {
     /// Sorted by key, no key twice.
-    entries: Vec<(String, V)>,
+    entries: Vec<(K, V)>,
 }
 
 /// Iterator over a [`Map`]'s entries in key order.
-pub type Iter<'a, V> = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
+pub type Iter<'a, K, V> = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
 /// Iterator over a [`Map`]'s entries in key order, values mutable.
-pub type IterMut<'a, V> =
-    std::iter::Map<std::slice::IterMut<'a, (String, V)>, fn(&'a mut (String, V)) -> (&'a String, &'a mut V)>;
+pub type IterMut<'a, K, V> = std::iter::Map<std::slice::IterMut<'a, (K, V)>, fn(&'a mut (K, V)) -> (&'a K, &'a mut V)>;
 
 /// Owning iterator over a [`Map`]'s entries in key order.
-pub type IntoIter<V> = std::vec::IntoIter<(String, V)>;
+pub type IntoIter<K, V> = std::vec::IntoIter<(K, V)>;
 
-impl<V> Map<V> {
+impl<K: Ord, V> Map<K, V> {
     /// An empty map; allocates nothing.
     pub const fn new() -> Self {
         Map { entries: Vec::new() }
@@ -52,29 +53,41 @@ impl<V> Map<V> {
     }
 
     /// Where `key` is (`Ok`) or would go (`Err`).
-    fn position(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    fn position<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
     /// The value under `key`.
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.position(key).ok().map(|i| &self.entries[i].1)
     }
 
     /// The value under `key`, mutable.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         self.position(key).ok().map(|i| &mut self.entries[i].1)
     }
 
     /// Whether `key` has a value.
-    pub fn contains_key(&self, key: &str) -> bool {
+    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.position(key).is_ok()
     }
 
     /// Puts `value` under `key`; returns the value it replaces, as `BTreeMap::insert`.
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         // Keys in order (a document being read, or built from sorted input) append.
-        if self.entries.last().is_none_or(|(last, _)| last.as_str() < key.as_str()) {
+        if self.entries.last().is_none_or(|(last, _)| *last < key) {
             self.entries.push((key, value));
             return None;
         }
@@ -88,11 +101,11 @@ impl<V> Map<V> {
     }
 
     /// The value under `key`, inserted with `make` if there is none.
-    pub fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.position(key) {
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.position(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (key.to_owned(), make()));
+                self.entries.insert(i, (key, make()));
                 i
             }
         };
@@ -100,28 +113,41 @@ impl<V> Map<V> {
     }
 
     /// Takes the value under `key` out of the map.
-    pub fn remove(&mut self, key: &str) -> Option<V> {
+    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         self.position(key).ok().map(|i| self.entries.remove(i).1)
     }
 
     /// Keeps only the entries `keep` says yes to.
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut V) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> Iter<'_, V> {
+    pub fn iter(&self) -> Iter<'_, K, V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
     /// The entries in key order, values mutable.
-    pub fn iter_mut(&mut self) -> IterMut<'_, V> {
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
         self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
     /// The keys in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
         self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// The keys in order, taking the map apart.
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
+        self.entries.into_iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order, taking the map apart.
+    pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
+        self.entries.into_iter().map(|(_, v)| v)
     }
 
     /// The values in key order.
@@ -135,85 +161,82 @@ impl<V> Map<V> {
     }
 
     /// The first entry (least key).
-    pub fn first_key_value(&self) -> Option<(&String, &V)> {
+    pub fn first_key_value(&self) -> Option<(&K, &V)> {
         self.entries.first().map(|(k, v)| (k, v))
     }
 }
 
-impl<V> Default for Map<V> {
+impl<K, V> Default for Map<K, V> {
     fn default() -> Self {
-        Map::new()
+        Map { entries: Vec::new() }
     }
 }
 
-impl<V: fmt::Debug> fmt::Debug for Map<V> {
+impl<K: Ord + fmt::Debug, V: fmt::Debug> fmt::Debug for Map<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<V> std::ops::Index<&str> for Map<V> {
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for Map<K, V> {
     type Output = V;
 
     /// The value under `key`; panics when there is none, as `BTreeMap`'s index does.
-    fn index(&self, key: &str) -> &V {
-        match self.get(key) {
-            Some(value) => value,
-            None => panic!("no entry `{key}` in the map"),
-        }
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("no entry for the key in the map")
     }
 }
 
-impl<V> FromIterator<(String, V)> for Map<V> {
-    fn from_iter<I: IntoIterator<Item = (String, V)>>(entries: I) -> Self {
+impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
         let mut map = Map::new();
         map.extend(entries);
         map
     }
 }
 
-impl<V, const N: usize> From<[(String, V); N]> for Map<V> {
-    fn from(entries: [(String, V); N]) -> Self {
+impl<K: Ord, V, const N: usize> From<[(K, V); N]> for Map<K, V> {
+    fn from(entries: [(K, V); N]) -> Self {
         entries.into_iter().collect()
     }
 }
 
-impl<V> Extend<(String, V)> for Map<V> {
-    fn extend<I: IntoIterator<Item = (String, V)>>(&mut self, entries: I) {
+impl<K: Ord, V> Extend<(K, V)> for Map<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
         for (key, value) in entries {
             self.insert(key, value);
         }
     }
 }
 
-impl<V> IntoIterator for Map<V> {
-    type Item = (String, V);
-    type IntoIter = IntoIter<V>;
+impl<K, V> IntoIterator for Map<K, V> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
 
-    fn into_iter(self) -> IntoIter<V> {
+    fn into_iter(self) -> IntoIter<K, V> {
         self.entries.into_iter()
     }
 }
 
-impl<'a, V> IntoIterator for &'a Map<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = Iter<'a, V>;
+impl<'a, K, V> IntoIterator for &'a Map<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
 
-    fn into_iter(self) -> Iter<'a, V> {
-        self.iter()
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.entries.iter().map(|(k, v)| (k, v))
     }
 }
 
-impl<'a, V> IntoIterator for &'a mut Map<V> {
-    type Item = (&'a String, &'a mut V);
-    type IntoIter = IterMut<'a, V>;
+impl<'a, K, V> IntoIterator for &'a mut Map<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
 
-    fn into_iter(self) -> IterMut<'a, V> {
-        self.iter_mut()
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 }
 
-impl<V: Serialize> Serialize for Map<V> {
+impl<K: Serialize, V: Serialize> Serialize for Map<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (key, value) in &self.entries {
@@ -223,21 +246,21 @@ impl<V: Serialize> Serialize for Map<V> {
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Map<V> {
+impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Map<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor<V>(PhantomData<V>);
+        struct MapVisitor<K, V>(PhantomData<(K, V)>);
 
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
-            type Value = Map<V>;
+        impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for MapVisitor<K, V> {
+            type Value = Map<K, V>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Map<V>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Map<K, V>, A::Error> {
                 let mut map = Map { entries: Vec::with_capacity(access.size_hint().unwrap_or(0).min(4096)) };
                 // A key given twice keeps its last value, as `BTreeMap`'s deserializer does.
-                while let Some((key, value)) = access.next_entry::<String, V>()? {
+                while let Some((key, value)) = access.next_entry::<K, V>()? {
                     map.insert(key, value);
                 }
                 Ok(map)
@@ -293,25 +316,26 @@ mod tests {
     #[test]
     fn serializes_and_reads_back_as_a_btreemap_does() {
         let entries: Vec<(String, u32)> = keys(7, 60).into_iter().zip(0..).collect();
-        let map: Map<u32> = entries.iter().cloned().collect();
+        let map: Map<String, u32> = entries.iter().cloned().collect();
         let reference: BTreeMap<String, u32> = entries.into_iter().collect();
         let json = serde_json::to_string(&map).unwrap();
         assert_eq!(json, serde_json::to_string(&reference).unwrap());
         // Out of order and with a repeated key: the last value wins, as for a BTreeMap.
         let text = r#"{"b": 1, "a": 2, "c": 3, "a": 4}"#;
-        let read: Map<u32> = serde_json::from_str(text).unwrap();
+        let read: Map<String, u32> = serde_json::from_str(text).unwrap();
         let expected: BTreeMap<String, u32> = serde_json::from_str(text).unwrap();
         assert!(read.iter().eq(expected.iter()));
-        assert!(serde_json::from_str::<Map<u32>>("[1]").unwrap_err().to_string().contains("expected a map"));
+        assert!(serde_json::from_str::<Map<String, u32>>("[1]").unwrap_err().to_string().contains("expected a map"));
     }
 
     #[test]
     fn get_or_insert_with_keeps_the_order() {
-        let mut map: Map<Vec<u8>> = Map::new();
-        map.get_or_insert_with("m", Vec::new).push(1);
-        map.get_or_insert_with("a", Vec::new).push(2);
-        map.get_or_insert_with("m", Vec::new).push(3);
+        let mut map: Map<String, Vec<u8>> = Map::new();
+        map.get_or_insert_with("m".to_owned(), Vec::new).push(1);
+        map.get_or_insert_with("a".to_owned(), Vec::new).push(2);
+        map.get_or_insert_with("m".to_owned(), Vec::new).push(3);
         assert_eq!(map.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "m"]);
         assert_eq!(map["m"], [1, 3]);
+        assert_eq!(map.get("z"), None);
     }
 }

@@ -44,13 +44,13 @@ pub struct Document {
     pub default_content_type: Option<String>,
     /// The brokers the application connects to, keyed by server name.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub servers: Map<RefOr<Server>>,
+    pub servers: Map<String, RefOr<Server>>,
     /// The channels the application uses, keyed by channel id.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub channels: Map<RefOr<Channel>>,
+    pub channels: Map<String, RefOr<Channel>>,
     /// What the application does on those channels, keyed by operation id.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub operations: Map<RefOr<Operation>>,
+    pub operations: Map<String, RefOr<Operation>>,
     /// Reusable objects referenced from the rest of the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Components>,
@@ -251,7 +251,7 @@ pub struct Server {
     pub summary: Option<String>,
     /// Variables substituted into `host` and `pathname`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub variables: Map<RefOr<ServerVariable>>,
+    pub variables: Map<String, RefOr<ServerVariable>>,
     /// Security schemes (Security Scheme Objects or references to them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security: Vec<Value>,
@@ -299,7 +299,7 @@ pub struct Channel {
     pub address: Option<String>,
     /// Every message that may travel on the channel, keyed by message id.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub messages: Map<RefOr<Message>>,
+    pub messages: Map<String, RefOr<Message>>,
     /// Human-friendly title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -314,7 +314,7 @@ pub struct Channel {
     pub servers: Vec<Reference>,
     /// One entry per `{name}` in the address.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub parameters: Map<RefOr<Parameter>>,
+    pub parameters: Map<String, RefOr<Parameter>>,
     /// Tags of the channel.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<RefOr<Tag>>,
@@ -528,40 +528,40 @@ pub struct Components {
     pub schemas: BTreeMap<String, Value>,
     /// Reusable servers.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub servers: Map<RefOr<Server>>,
+    pub servers: Map<String, RefOr<Server>>,
     /// Reusable channels.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub channels: Map<RefOr<Channel>>,
+    pub channels: Map<String, RefOr<Channel>>,
     /// Reusable operations.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub operations: Map<RefOr<Operation>>,
+    pub operations: Map<String, RefOr<Operation>>,
     /// Reusable messages: every message of the application, keyed by message name.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub messages: Map<RefOr<Message>>,
+    pub messages: Map<String, RefOr<Message>>,
     /// Reusable security schemes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub security_schemes: BTreeMap<String, Value>,
     /// Reusable server variables.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub server_variables: Map<RefOr<ServerVariable>>,
+    pub server_variables: Map<String, RefOr<ServerVariable>>,
     /// Reusable channel parameters.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub parameters: Map<RefOr<Parameter>>,
+    pub parameters: Map<String, RefOr<Parameter>>,
     /// Reusable correlation ids.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub correlation_ids: Map<RefOr<CorrelationId>>,
+    pub correlation_ids: Map<String, RefOr<CorrelationId>>,
     /// Reusable operation replies.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub replies: Map<RefOr<OperationReply>>,
+    pub replies: Map<String, RefOr<OperationReply>>,
     /// Reusable reply addresses.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub reply_addresses: Map<RefOr<OperationReplyAddress>>,
+    pub reply_addresses: Map<String, RefOr<OperationReplyAddress>>,
     /// Reusable external documentation.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub external_docs: Map<RefOr<ExternalDocs>>,
+    pub external_docs: Map<String, RefOr<ExternalDocs>>,
     /// Reusable tags.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub tags: Map<RefOr<Tag>>,
+    pub tags: Map<String, RefOr<Tag>>,
     /// Reusable operation traits.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub operation_traits: BTreeMap<String, Value>,
