@@ -10,7 +10,22 @@ the command's own; its exec adds well under a millisecond to the wall time.
 
   measure.py NAME RUNS [--cwd DIR] [--save FILE] [--any-exit] -- COMMAND...
 """
-import json, os, statistics, subprocess, sys, time
+import json, os, shutil, statistics, subprocess, sys, time
+
+def evict(program):
+    """Drops the program's file from the page cache, so that its first run reads it in by
+    readahead, as every other program measured. How the file entered the cache decides
+    how its pages are grouped there, and so how many a fault maps: the same binary
+    measured 3,556 KB as the linker wrote it and 3,872 KB copied with `cp`."""
+    path = program if os.sep in program else shutil.which(program)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, TypeError):
+        return
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 def main():
     argv = sys.argv[1:]
@@ -21,6 +36,7 @@ def main():
     save = opts[opts.index("--save") + 1] if "--save" in opts else None
     any_exit = "--any-exit" in opts  # `tidings diff` exits 1 when it finds breaking changes
     walls, rss, out = [], [], b""
+    evict(cmd[0])
     for _ in range(runs):
         r, w = os.pipe()
         rss_file = f"/tmp/measure-{os.getpid()}.rss"

@@ -42,6 +42,13 @@ if spec:
         p = parser.get(r["name"], {})
         print(f"| {r['name']} | {r['median_ms']:,.1f} | {r['median_rss_kb'] / 1024:.1f} | {p.get('bytes', r['output_bytes']):,} | {p.get('parser', '-')} |")
     print()
+    resident = [r for r in spec if "expected_resident_code_kb" in r]
+    if resident:
+        print("| program | code segment (KB) | executed 4 KB pages | expected resident code (KB) | over the 16 alignments (KB) |")
+        print("|---|---:|---:|---:|---|")
+        for r in resident:
+            print(f"| {r['name']} | {r['code_kb']:,} | {r['executed_pages']} | {r['expected_resident_code_kb']:,} | {r['min_kb']:,} to {r['max_kb']:,} |")
+        print()
 
 for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl", "In-memory broker, tidings before the hot-path changes"), ("kafka.jsonl", "Kafka (Tansu)"), ("kafka-before.jsonl", "Kafka (Tansu), tidings before the consumer changes"), ("sqs.jsonl", "SQS (moto)")):
     rows = lines(fname)

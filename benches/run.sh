@@ -14,7 +14,8 @@
 #   bash benches/run.sh all
 #
 # Results: one JSON line per measurement, appended to $BENCH_OUT/<section>.jsonl
-# (default benches/results). RUNS (default 5) sets repetitions; N (default 100000) messages.
+# (default benches/results). RUNS (default 5) sets repetitions (SPEC_RUNS, default 21, those
+# of `spec`); N (default 100000) messages.
 # BEFORE=DIR: also run DIR/memory (a build of an older tidings) into memory-before.jsonl.
 # AHEAD_SIZES (default "10000 40000 160000"): message counts of the run-ahead memory runs.
 # Builds use CARGO_TARGET_DIR (default /work/target-bench); peers are installed by
@@ -60,6 +61,9 @@ spec() {
   local docs="$OUT/spec-docs"; mkdir -p "$docs"
   local f="$OUT/spec.jsonl"; : >"$f"
   machine
+  # Peak RSS moves by a few hundred KB from run to run with where ASLR puts the code
+  # (see resident-code.py), so these rows take more runs than the others (SPEC_RUNS).
+  local RUNS="${SPEC_RUNS:-21}"
   python3 "$HERE/measure.py" tidings-order-producer "$RUNS" --save "$docs/tidings-order-producer.yaml" -- "$REL/order-producer" --asyncapi | tee -a "$f"
   python3 "$HERE/measure.py" tidings-order-fulfilment "$RUNS" --save "$docs/tidings-order-fulfilment.yaml" -- "$REL/order-fulfilment" --asyncapi | tee -a "$f"
   # The same service as RustStream's peer, with no broker crate linked (as the peer).
@@ -72,6 +76,13 @@ spec() {
   python3 "$HERE/measure.py" faststream "$RUNS" --cwd "$HERE/peers/faststream" -- \
     "$TOOLS/bench-venv/bin/faststream" docs gen app.main:app --yaml --out "$docs/faststream.yaml" | tee -a "$f"
   log "document sizes (bytes): $(wc -c "$docs"/*.yaml | tr '\n' ';')"
+  # The code each run keeps resident, averaged over the 16 alignments ASLR can give it:
+  # exact and the same from run to run (callgrind), where peak RSS is not.
+  if command -v valgrind >/dev/null; then
+    python3 "$HERE/resident-code.py" tidings-order-service -- "$REL/order-service" --asyncapi | tee -a "$f"
+    python3 "$HERE/resident-code.py" tidings-order-service-app -- "$REL/order-service-app" --asyncapi | tee -a "$f"
+    python3 "$HERE/resident-code.py" ruststream -- "$PEER_BIN/ruststream-order-peer" asyncapi gen | tee -a "$f"
+  fi
   local parser="$ROOT/tests/asyncapi-parser"
   [[ -d $parser/node_modules/@asyncapi/parser ]] || (cd "$parser" && npm ci --ignore-scripts --silent)
   for doc in "$docs"/*.yaml; do
