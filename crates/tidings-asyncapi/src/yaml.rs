@@ -89,7 +89,6 @@ impl Serialize for Replay<'_> {
                 }
             }
             Node::Str(span) | Node::Key(span) => serializer.serialize_str(tree.str(span)),
-            Node::StaticKey(key) => serializer.serialize_str(key),
             Node::Seq { len, .. } => {
                 let mut seq = serializer.serialize_seq(Some(len as usize))?;
                 let mut item = at + 1;
@@ -139,10 +138,13 @@ enum Node {
     Seq { len: u32, end: u32 },
     /// `len` entries, a key then a value each; its nodes end before index `end`.
     Map { len: u32, end: u32 },
-    /// A struct field's name.
-    StaticKey(&'static str),
+    /// A map key or a struct field's name. Field names are copied into the text too: a
+    /// `&'static str` in the node would make every node 24 bytes instead of 12, and the
+    /// node list is the writer's largest allocation.
     Key(Span),
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 12);
 
 impl Tree {
     fn push_text(&mut self, s: &str) -> Result<Span> {
@@ -173,7 +175,6 @@ impl Tree {
     }
     fn key(&self, i: usize) -> Option<&str> {
         match self.nodes[i] {
-            Node::StaticKey(k) => Some(k),
             Node::Key(span) => Some(self.str(span)),
             _ => None,
         }
@@ -267,7 +268,7 @@ fn write_inline(out: &mut String, tree: &Tree, at: usize) -> Option<()> {
         Node::Str(s) => out.push_str(&scalar(tree.str(s))?),
         Node::Map { len: 0, .. } => out.push_str("{}"),
         Node::Seq { len: 0, .. } => out.push_str("[]"),
-        Node::Map { .. } | Node::Seq { .. } | Node::StaticKey(_) | Node::Key(_) => return None,
+        Node::Map { .. } | Node::Seq { .. } | Node::Key(_) => return None,
     }
     Some(())
 }
@@ -698,7 +699,8 @@ impl ser::SerializeStruct for Builder<'_> {
     type Ok = ();
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        self.tree.nodes.push(Node::StaticKey(key));
+        let span = self.tree.push_text(key)?;
+        self.tree.nodes.push(Node::Key(span));
         self.value(value)
     }
     fn end(self) -> Result<()> {
