@@ -20,6 +20,7 @@
 //! Modules:
 //! - [`description`]: the input;
 //! - [`model`]: the AsyncAPI 3.0 document types;
+//! - [`map`]: [`Map`](map::Map), the model's maps of named objects, ordered by name;
 //! - [`emit`](mod@emit): the conversion and the rules it follows;
 //! - [`protocol`]: broker URL -> server object, and [`mask_url`] for logging URLs;
 //! - [`error`]: [`SpecError`], the list of every [`Problem`] found.
