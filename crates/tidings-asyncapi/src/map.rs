@@ -166,6 +166,27 @@ impl<K: Ord, V> Map<K, V> {
     }
 }
 
+impl<K: Ord, V> Map<K, V> {
+    /// The map of `entries` in any order; of a key given twice, the last value stays (as
+    /// when reading a `BTreeMap`). Sorted input (a document this crate wrote) is taken as
+    /// it is; other input is sorted once, not inserted entry by entry, whose shifting
+    /// would make a large unsorted map quadratic.
+    fn from_unsorted(mut entries: Vec<(K, V)>) -> Self {
+        if !entries.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            // Stable: equal keys keep their order, so the last of a run is the last given.
+            entries.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(&mut later.1, &mut kept.1);
+                }
+                same
+            });
+        }
+        Map { entries }
+    }
+}
+
 impl<K, V> Default for Map<K, V> {
     fn default() -> Self {
         Map { entries: Vec::new() }
@@ -258,12 +279,11 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for M
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Map<K, V>, A::Error> {
-                let mut map = Map { entries: Vec::with_capacity(access.size_hint().unwrap_or(0).min(4096)) };
-                // A key given twice keeps its last value, as `BTreeMap`'s deserializer does.
-                while let Some((key, value)) = access.next_entry::<K, V>()? {
-                    map.insert(key, value);
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0).min(4096));
+                while let Some(entry) = access.next_entry::<K, V>()? {
+                    entries.push(entry);
                 }
-                Ok(map)
+                Ok(Map::from_unsorted(entries))
             }
         }
 
@@ -326,6 +346,19 @@ mod tests {
         let expected: BTreeMap<String, u32> = serde_json::from_str(text).unwrap();
         assert!(read.iter().eq(expected.iter()));
         assert!(serde_json::from_str::<Map<String, u32>>("[1]").unwrap_err().to_string().contains("expected a map"));
+    }
+
+    #[test]
+    fn reads_unsorted_input_as_a_btreemap_does() {
+        // Many keys out of order and repeated: sorted once, the last value of each kept.
+        let keys = keys(11, 3000);
+        let text = format!(
+            "{{{}}}",
+            keys.iter().enumerate().map(|(i, k)| format!("{k:?}: {i}")).collect::<Vec<_>>().join(", ")
+        );
+        let read: Map<String, usize> = serde_json::from_str(&text).unwrap();
+        let expected: BTreeMap<String, usize> = serde_json::from_str(&text).unwrap();
+        assert!(read.iter().eq(expected.iter()));
     }
 
     #[test]
