@@ -84,12 +84,35 @@ const NATS_QUEUE_MAX: usize = 255;
 /// not matter, and the same description always serializes to the same bytes. Every
 /// problem found is reported in the one returned [`SpecError`].
 pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
+    emit_cow(Cow::Borrowed(desc))
+}
+
+/// [`emit`], taking the description: its payload and headers schemas move into the
+/// document instead of being copied (for a caller that has no further use for it, as a
+/// service answering `--asyncapi`).
+pub fn emit_owned(desc: ServiceDescription) -> Result<Document, SpecError> {
+    emit_cow(Cow::Owned(desc))
+}
+
+fn emit_cow(desc: Cow<'_, ServiceDescription>) -> Result<Document, SpecError> {
     let mut problems = Vec::new();
-    let servers = collect_servers(desc, &mut problems);
-    let with_dead_letters = add_dead_letter_operations(desc, &servers);
-    let desc = &with_dead_letters;
-    let messages = collect_messages(desc, &mut problems);
-    let (component_messages, schemas) = build_messages(&messages, &mut problems);
+    let servers = collect_servers(&desc, &mut problems);
+    let mut desc = add_dead_letter_operations(desc, &servers);
+    // The description standing for each message name, by name, chosen while the schemas
+    // are in place (choosing compares whole descriptions).
+    let chosen = collect_messages(&desc, &mut problems);
+    // An owned description gives those schemas up, in the order of `messages` below.
+    let mut owned = Vec::new();
+    if let Cow::Owned(d) = &mut desc {
+        owned = chosen
+            .iter()
+            .map(|&i| (std::mem::take(&mut d.messages[i].payload), d.messages[i].headers.take()))
+            .collect();
+    }
+    let desc = &*desc;
+    let messages: Map<&str, &MessageDescription> =
+        chosen.iter().map(|&i| (desc.messages[i].name.as_str(), &desc.messages[i])).collect();
+    let (component_messages, schemas) = build_messages(&messages, owned, &mut problems);
     let operations = collect_operations(desc, &messages, &mut problems);
     let channels = plan_channels(desc, &operations, &servers, &mut problems);
     let built_operations = build_operations(&operations, &channels, &mut problems);
@@ -330,20 +353,19 @@ fn collect_servers(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Se
 }
 
 /// Messages by name, deduplicated; one name claimed by two Rust types is a problem.
-fn collect_messages<'a>(
-    desc: &'a ServiceDescription,
-    problems: &mut Vec<Problem>,
-) -> Map<&'a str, &'a MessageDescription> {
+fn collect_messages(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> Vec<usize> {
     // By name, then Rust type: each name's descriptions are one run, and each type's
     // a run within it. Sorted, not grouped in maps: a map type per grouping was several
-    // kilobytes of code each in every service binary.
-    let mut all: Vec<&MessageDescription> = desc.messages.iter().collect();
-    sort_by_text(&mut all, |m| format!("{}\0{}", m.name, m.rust_type));
-    let mut messages = Map::new();
-    for same_name in all.chunk_by_mut(|a, b| a.name == b.name) {
-        let (name, first_type) = (same_name[0].name.as_str(), same_name[0].rust_type.as_str());
-        for same in same_name.chunk_by_mut(|a, b| a.rust_type == b.rust_type) {
-            let rust_type = same[0].rust_type.as_str();
+    // kilobytes of code each in every service binary. Indices into `desc.messages`, so
+    // that the caller may take the chosen descriptions' schemas afterwards.
+    let all = &desc.messages;
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    sort_by_text(&mut order, |&i| format!("{}\0{}", all[i].name, all[i].rust_type));
+    let mut chosen = Vec::new();
+    for same_name in order.chunk_by_mut(|&a, &b| all[a].name == all[b].name) {
+        let (name, first_type) = (all[same_name[0]].name.as_str(), all[same_name[0]].rust_type.as_str());
+        for same in same_name.chunk_by_mut(|&a, &b| all[a].rust_type == all[b].rust_type) {
+            let rust_type = all[same[0]].rust_type.as_str();
             if rust_type != first_type {
                 problems.push(Problem::MessageNameConflict {
                     message: name.to_owned(),
@@ -351,8 +373,8 @@ fn collect_messages<'a>(
                     second_type: rust_type.to_owned(),
                 });
             }
-            sort_by_contents(same);
-            if same.iter().any(|m| *m != same[0]) {
+            sort_by_text(same, |&i| format!("{:?}", all[i]));
+            if same.iter().any(|&i| all[i] != all[same[0]]) {
                 problems.push(Problem::ConflictingMessage {
                     message: name.to_owned(),
                     rust_type: rust_type.to_owned(),
@@ -367,22 +389,32 @@ fn collect_messages<'a>(
             }
         }
         // The first type's first description, in content order.
-        messages.insert(name, same_name[0]);
+        chosen.push(same_name[0]);
     }
-    messages
+    chosen
 }
 
 /// `components/messages` and `components/schemas`.
+///
+/// `owned` holds each message's payload and headers schemas, in the order of `messages`,
+/// when the description gave them up (see [`emit_owned`]); empty, they are copied from
+/// the descriptions.
 fn build_messages(
     messages: &Map<&str, &MessageDescription>,
+    owned: Vec<(Value, Option<Value>)>,
     problems: &mut Vec<Problem>,
 ) -> (Map<String, RefOr<Message>>, BTreeMap<String, Value>) {
     // Schema name -> (schema, first message that defined it).
     let mut schemas: Map<String, (Value, String)> = Map::new();
     let mut built = Map::new();
+    let mut owned = owned.into_iter();
     for (name, desc) in messages {
-        let mut prepare = |part: &str, schema: &Value, suffix: &str| -> Option<Value> {
-            match schema::prepare(schema, &format!("{name}{suffix}")) {
+        let (payload, headers) = match owned.next() {
+            Some((payload, headers)) => (Cow::Owned(payload), headers.map(Cow::Owned)),
+            None => (Cow::Borrowed(&desc.payload), desc.headers.as_ref().map(Cow::Borrowed)),
+        };
+        let mut prepare = |part: &str, schema: Cow<'_, Value>, suffix: &str| -> Option<Value> {
+            match schema::prepare_value(schema, &format!("{name}{suffix}")) {
                 Ok(prepared) => {
                     for (schema_name, schema) in prepared.hoisted {
                         match schemas.get(&schema_name) {
@@ -412,15 +444,16 @@ fn build_messages(
             }
         };
         // `null` stands for "no payload" (a unit message).
-        let payload = match &desc.payload {
+        let payload = match &*payload {
             Value::Null => None,
             // A Multi Format Schema Object (an Avro contract): the schema is in its own
             // format, with nothing to hoist; it goes into the document as it is.
-            payload if payload.get("schemaFormat").is_some() => Some(payload.clone()),
-            payload => prepare("payload", payload, "Payload"),
+            multi_format if multi_format.get("schemaFormat").is_some() => Some(payload.into_owned()),
+            _ => prepare("payload", payload, "Payload"),
         };
-        let headers = match &desc.headers {
-            None | Some(Value::Null) => None,
+        let headers = match headers {
+            None => None,
+            Some(headers) if headers.is_null() => None,
             Some(headers) => prepare("headers", headers, "Headers"),
         };
         let (summary, description) = summary_and_description(desc.description.as_deref());
@@ -557,11 +590,30 @@ pub const DEAD_LETTER_SUFFIX: &str = ".dlq";
 /// `desc` plus, for every consumer on a Kafka channel, the send operation of its
 /// dead-letter topic (`<id>_dlq` on `<address>.dlq`, same message), routed like the
 /// consumed channel.
-fn add_dead_letter_operations<'d>(desc: &'d ServiceDescription, servers: &Servers) -> Cow<'d, ServiceDescription> {
-    // Copied only when there is something to add: a service without Kafka consumers has
-    // no dead-letter topics, and copying every schema was a fifth of `--asyncapi`.
-    let mut out = Cow::Borrowed(desc);
+fn add_dead_letter_operations<'d>(
+    mut desc: Cow<'d, ServiceDescription>,
+    servers: &Servers,
+) -> Cow<'d, ServiceDescription> {
+    // A borrowed description is copied only when there is something to add: a service
+    // without Kafka consumers has no dead-letter topics, and copying every schema was a
+    // fifth of `--asyncapi`. An owned one is added to in place.
+    let additions = dead_letter_operations(&desc, servers);
+    if !additions.is_empty() {
+        let out = desc.to_mut();
+        for (channel, operation) in additions {
+            if !out.channels.contains(&channel) {
+                out.channels.push(channel);
+            }
+            out.operations.push(operation);
+        }
+    }
+    desc
+}
+
+/// The dead-letter channel and send operation of every consumer on a Kafka channel.
+fn dead_letter_operations(desc: &ServiceDescription, servers: &Servers) -> Vec<(ChannelDescription, OperationDescription)> {
     let shared = shared_protocol(servers);
+    let mut additions = Vec::new();
     for operation in desc.operations.iter().filter(|o| o.action == Action::Receive) {
         let routed = desc
             .channels
@@ -599,11 +651,7 @@ fn add_dead_letter_operations<'d>(desc: &'d ServiceDescription, servers: &Server
             bridges: Vec::new(),
             bindings: BTreeMap::new(),
         };
-        let out = out.to_mut();
-        if !out.channels.contains(&channel) {
-            out.channels.push(channel);
-        }
-        out.operations.push(OperationDescription {
+        let dead_letters = OperationDescription {
             id: format!("{}_dlq", operation.id),
             action: Action::Send,
             channel: address,
@@ -614,9 +662,10 @@ fn add_dead_letter_operations<'d>(desc: &'d ServiceDescription, servers: &Server
             reply: None,
             key: None,
             source: operation.source.clone(),
-        });
+        };
+        additions.push((channel, dead_letters));
     }
-    out
+    additions
 }
 
 /// Channels by address.

@@ -39,7 +39,7 @@ pub use description::{
     Action, BridgeDescription, ChannelDescription, KeyDescription, MessageDescription, MessageKind,
     OperationDescription, ReplyDescription, ServerDescription, ServiceDescription,
 };
-pub use emit::emit;
+pub use emit::{emit, emit_owned};
 pub use error::{Problem, SpecError};
 pub use model::Document;
 pub use protocol::{mask_url, server_for_url};

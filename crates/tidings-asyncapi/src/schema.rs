@@ -62,20 +62,24 @@ pub(crate) struct Prepared {
     pub hoisted: BTreeMap<String, Value>,
 }
 
+/// [`prepare_value`] on a borrowed schema.
+#[cfg(test)]
+pub(crate) fn prepare(schema: &Value, fallback_name: &str) -> Result<Prepared, Vec<String>> {
+    prepare_value(std::borrow::Cow::Borrowed(schema), fallback_name)
+}
+
 /// Prepares one schemars root `schema` for the document. `fallback_name` names the
 /// root in `components/schemas` when it must be hoisted and has no usable `title`.
-/// Errors are reasons, without the message name (the caller adds it).
-pub(crate) fn prepare(schema: &Value, fallback_name: &str) -> Result<Prepared, Vec<String>> {
-    let mut root = match schema {
-        Value::Bool(_) => {
-            return Ok(Prepared {
-                root: schema.clone(),
-                hoisted: BTreeMap::new(),
-            })
-        }
-        Value::Object(_) => schema.clone(),
+/// Errors are reasons, without the message name (the caller adds it). An owned schema
+/// is rewritten in place; a borrowed one is copied first.
+pub(crate) fn prepare_value(schema: std::borrow::Cow<'_, Value>, fallback_name: &str) -> Result<Prepared, Vec<String>> {
+    let mut root = match &*schema {
+        Value::Bool(_) | Value::Object(_) => schema.into_owned(),
         _ => return Err(vec!["not a JSON Schema (object or boolean)".to_owned()]),
     };
+    if root.is_boolean() {
+        return Ok(Prepared { root, hoisted: BTreeMap::new() });
+    }
     let mut errors = Vec::new();
 
     // 1. Take every definition block out of the tree, wherever it is.

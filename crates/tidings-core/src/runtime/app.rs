@@ -312,7 +312,8 @@ impl App {
 
     /// The document of the resolved servers, Avro payloads as `$ref`s when asked.
     fn document(&self) -> Result<Document, Error> {
-        let mut document = tidings_asyncapi::emit(&self.describe())?;
+        // The description is built for this: its schemas move into the document.
+        let mut document = tidings_asyncapi::emit::emit_owned(self.describe())?;
         if let Some(version) = &self.avro_schema_ref {
             if version != "latest" && version.parse::<u32>().map_or(true, |v| v == 0) {
                 return Err(Error::Config(format!(
