@@ -42,7 +42,6 @@
 //!   and `x-eventcatalog-message-version`; `components/schemas`: every schemars
 //!   definition, hoisted, with all `$ref`s rewritten (see the `schema` module).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -84,35 +83,30 @@ const NATS_QUEUE_MAX: usize = 255;
 /// not matter, and the same description always serializes to the same bytes. Every
 /// problem found is reported in the one returned [`SpecError`].
 pub fn emit(desc: &ServiceDescription) -> Result<Document, SpecError> {
-    emit_cow(Cow::Borrowed(desc))
+    // One implementation, on an owned description, so that a service binary (which
+    // calls `emit_owned`) carries one.
+    emit_owned(desc.clone())
 }
 
 /// [`emit`], taking the description: its payload and headers schemas move into the
-/// document instead of being copied (for a caller that has no further use for it, as a
+/// document instead of being copied (for a caller with no further use for it, as a
 /// service answering `--asyncapi`).
-pub fn emit_owned(desc: ServiceDescription) -> Result<Document, SpecError> {
-    emit_cow(Cow::Owned(desc))
-}
-
-fn emit_cow(desc: Cow<'_, ServiceDescription>) -> Result<Document, SpecError> {
+pub fn emit_owned(mut desc: ServiceDescription) -> Result<Document, SpecError> {
     let mut problems = Vec::new();
     let servers = collect_servers(&desc, &mut problems);
-    let mut desc = add_dead_letter_operations(desc, &servers);
+    add_dead_letter_operations(&mut desc, &servers);
     // The description standing for each message name, by name, chosen while the schemas
-    // are in place (choosing compares whole descriptions).
+    // are in place (choosing compares whole descriptions); then their schemas, moved out
+    // in the same order.
     let chosen = collect_messages(&desc, &mut problems);
-    // An owned description gives those schemas up, in the order of `messages` below.
-    let mut owned = Vec::new();
-    if let Cow::Owned(d) = &mut desc {
-        owned = chosen
-            .iter()
-            .map(|&i| (std::mem::take(&mut d.messages[i].payload), d.messages[i].headers.take()))
-            .collect();
-    }
-    let desc = &*desc;
+    let schemas: Vec<(Value, Option<Value>)> = chosen
+        .iter()
+        .map(|&i| (std::mem::take(&mut desc.messages[i].payload), desc.messages[i].headers.take()))
+        .collect();
+    let desc = &desc;
     let messages: Map<&str, &MessageDescription> =
         chosen.iter().map(|&i| (desc.messages[i].name.as_str(), &desc.messages[i])).collect();
-    let (component_messages, schemas) = build_messages(&messages, owned, &mut problems);
+    let (component_messages, schemas) = build_messages(&messages, schemas, &mut problems);
     let operations = collect_operations(desc, &messages, &mut problems);
     let channels = plan_channels(desc, &operations, &servers, &mut problems);
     let built_operations = build_operations(&operations, &channels, &mut problems);
@@ -396,25 +390,19 @@ fn collect_messages(desc: &ServiceDescription, problems: &mut Vec<Problem>) -> V
 
 /// `components/messages` and `components/schemas`.
 ///
-/// `owned` holds each message's payload and headers schemas, in the order of `messages`,
-/// when the description gave them up (see [`emit_owned`]); empty, they are copied from
-/// the descriptions.
+/// `taken` holds each message's payload and headers schemas, in the order of
+/// `messages` (taken out of the descriptions, which hold `null` there now).
 fn build_messages(
     messages: &Map<&str, &MessageDescription>,
-    owned: Vec<(Value, Option<Value>)>,
+    taken: Vec<(Value, Option<Value>)>,
     problems: &mut Vec<Problem>,
 ) -> (Map<String, RefOr<Message>>, BTreeMap<String, Value>) {
     // Schema name -> (schema, first message that defined it).
     let mut schemas: Map<String, (Value, String)> = Map::new();
     let mut built = Map::new();
-    let mut owned = owned.into_iter();
-    for (name, desc) in messages {
-        let (payload, headers) = match owned.next() {
-            Some((payload, headers)) => (Cow::Owned(payload), headers.map(Cow::Owned)),
-            None => (Cow::Borrowed(&desc.payload), desc.headers.as_ref().map(Cow::Borrowed)),
-        };
-        let mut prepare = |part: &str, schema: Cow<'_, Value>, suffix: &str| -> Option<Value> {
-            match schema::prepare_value(schema, &format!("{name}{suffix}")) {
+    for ((name, desc), (payload, headers)) in messages.iter().zip(taken) {
+        let mut prepare = |part: &str, schema: Value, suffix: &str| -> Option<Value> {
+            match schema::prepare(schema, &format!("{name}{suffix}")) {
                 Ok(prepared) => {
                     for (schema_name, schema) in prepared.hoisted {
                         match schemas.get(&schema_name) {
@@ -444,16 +432,15 @@ fn build_messages(
             }
         };
         // `null` stands for "no payload" (a unit message).
-        let payload = match &*payload {
+        let payload = match payload {
             Value::Null => None,
             // A Multi Format Schema Object (an Avro contract): the schema is in its own
             // format, with nothing to hoist; it goes into the document as it is.
-            multi_format if multi_format.get("schemaFormat").is_some() => Some(payload.into_owned()),
-            _ => prepare("payload", payload, "Payload"),
+            multi_format if multi_format.get("schemaFormat").is_some() => Some(multi_format),
+            payload => prepare("payload", payload, "Payload"),
         };
         let headers = match headers {
-            None => None,
-            Some(headers) if headers.is_null() => None,
+            None | Some(Value::Null) => None,
             Some(headers) => prepare("headers", headers, "Headers"),
         };
         let (summary, description) = summary_and_description(desc.description.as_deref());
@@ -590,24 +577,13 @@ pub const DEAD_LETTER_SUFFIX: &str = ".dlq";
 /// `desc` plus, for every consumer on a Kafka channel, the send operation of its
 /// dead-letter topic (`<id>_dlq` on `<address>.dlq`, same message), routed like the
 /// consumed channel.
-fn add_dead_letter_operations<'d>(
-    mut desc: Cow<'d, ServiceDescription>,
-    servers: &Servers,
-) -> Cow<'d, ServiceDescription> {
-    // A borrowed description is copied only when there is something to add: a service
-    // without Kafka consumers has no dead-letter topics, and copying every schema was a
-    // fifth of `--asyncapi`. An owned one is added to in place.
-    let additions = dead_letter_operations(&desc, servers);
-    if !additions.is_empty() {
-        let out = desc.to_mut();
-        for (channel, operation) in additions {
-            if !out.channels.contains(&channel) {
-                out.channels.push(channel);
-            }
-            out.operations.push(operation);
+fn add_dead_letter_operations(desc: &mut ServiceDescription, servers: &Servers) {
+    for (channel, operation) in dead_letter_operations(desc, servers) {
+        if !desc.channels.contains(&channel) {
+            desc.channels.push(channel);
         }
+        desc.operations.push(operation);
     }
-    desc
 }
 
 /// The dead-letter channel and send operation of every consumer on a Kafka channel.

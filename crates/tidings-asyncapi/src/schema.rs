@@ -62,24 +62,16 @@ pub(crate) struct Prepared {
     pub hoisted: BTreeMap<String, Value>,
 }
 
-/// [`prepare_value`] on a borrowed schema.
-#[cfg(test)]
-pub(crate) fn prepare(schema: &Value, fallback_name: &str) -> Result<Prepared, Vec<String>> {
-    prepare_value(std::borrow::Cow::Borrowed(schema), fallback_name)
-}
-
-/// Prepares one schemars root `schema` for the document. `fallback_name` names the
-/// root in `components/schemas` when it must be hoisted and has no usable `title`.
-/// Errors are reasons, without the message name (the caller adds it). An owned schema
-/// is rewritten in place; a borrowed one is copied first.
-pub(crate) fn prepare_value(schema: std::borrow::Cow<'_, Value>, fallback_name: &str) -> Result<Prepared, Vec<String>> {
-    let mut root = match &*schema {
-        Value::Bool(_) | Value::Object(_) => schema.into_owned(),
+/// Prepares one schemars root `schema` for the document, rewriting it in place.
+/// `fallback_name` names the root in `components/schemas` when it must be hoisted and
+/// has no usable `title`. Errors are reasons, without the message name (the caller adds
+/// it).
+pub(crate) fn prepare(schema: Value, fallback_name: &str) -> Result<Prepared, Vec<String>> {
+    let mut root = match schema {
+        Value::Bool(_) => return Ok(Prepared { root: schema, hoisted: BTreeMap::new() }),
+        Value::Object(_) => schema,
         _ => return Err(vec!["not a JSON Schema (object or boolean)".to_owned()]),
     };
-    if root.is_boolean() {
-        return Ok(Prepared { root, hoisted: BTreeMap::new() });
-    }
     let mut errors = Vec::new();
 
     // 1. Take every definition block out of the tree, wherever it is.
@@ -436,7 +428,7 @@ mod tests {
     use serde_json::json;
 
     fn ok(schema: Value) -> Prepared {
-        match prepare(&schema, "MsgPayload") {
+        match prepare(schema.clone(), "MsgPayload") {
             Ok(prepared) => prepared,
             Err(errors) => panic!("{errors:?}"),
         }
@@ -550,17 +542,17 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(prepare(&json!("string"), "X").is_err());
-        let dangling = prepare(&json!({"$ref": "#/definitions/Missing"}), "X").unwrap_err();
+        assert!(prepare(json!("string"), "X").is_err());
+        let dangling = prepare(json!({"$ref": "#/definitions/Missing"}), "X").unwrap_err();
         assert_eq!(dangling, ["`$ref: #/definitions/Missing` points to no definition"]);
         let collide = prepare(
-            &json!({"definitions": {"a b": {}, "a_b": {"type": "string"}}}),
+            json!({"definitions": {"a b": {}, "a_b": {"type": "string"}}}),
             "X",
         )
         .unwrap_err();
         assert_eq!(collide, ["definitions `a b` and `a_b` both map to the schema name `a_b`"]);
-        assert!(prepare(&json!({"$ref": "#anchor"}), "X").is_err());
-        assert!(prepare(&json!({"$ref": "#/definitions/%ZZ"}), "X").is_err());
+        assert!(prepare(json!({"$ref": "#anchor"}), "X").is_err());
+        assert!(prepare(json!({"$ref": "#/definitions/%ZZ"}), "X").is_err());
         // Booleans are schemas; external references are left alone.
         assert_eq!(ok(json!(true)).root, json!(true));
         assert_eq!(ok(json!({"$ref": "other.json#/X"})).root, json!({"$ref": "other.json#/X"}));

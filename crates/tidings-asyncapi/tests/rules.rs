@@ -7,28 +7,19 @@ use std::collections::BTreeMap;
 use fixtures::{message, operation, SECRET, SECRET_USER};
 use serde_json::{json, Value};
 use tidings_asyncapi::{
-    emit, emit_owned, Action, ChannelDescription, Document, MessageKind, OperationDescription, Problem,
-    ReplyDescription, ServerDescription, ServiceDescription, SpecError,
+    emit, Action, ChannelDescription, MessageKind, OperationDescription, Problem, ReplyDescription, ServerDescription,
+    ServiceDescription, SpecError,
 };
 
-/// `emit` on `desc`, checked against `emit_owned` on a copy (which moves the schemas
-/// instead of copying them): every test of this file runs both paths.
-fn emit_both(desc: &ServiceDescription) -> Result<Document, SpecError> {
-    let borrowed = emit(desc);
-    let owned = emit_owned(desc.clone());
-    assert_eq!(format!("{borrowed:?}"), format!("{owned:?}"), "emit and emit_owned differ");
-    borrowed
-}
-
 fn problems(desc: &ServiceDescription) -> Vec<Problem> {
-    match emit_both(desc) {
+    match emit(desc) {
         Ok(doc) => panic!("expected problems, got a document:\n{}", doc.to_yaml()),
         Err(SpecError { problems }) => problems,
     }
 }
 
 fn emitted(desc: &ServiceDescription) -> Value {
-    match emit_both(desc) {
+    match emit(desc) {
         Ok(doc) => serde_json::to_value(&doc).expect("serializes"),
         Err(error) => panic!("{error}"),
     }
@@ -78,8 +69,8 @@ fn shuffles<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
 #[test]
 fn output_does_not_depend_on_input_order() {
     let base = fixtures::order_service();
-    let expected_yaml = emit_both(&base).expect("valid").to_yaml();
-    let expected_json = emit_both(&base).expect("valid").to_json();
+    let expected_yaml = emit(&base).expect("valid").to_yaml();
+    let expected_json = emit(&base).expect("valid").to_json();
     let mut variants = Vec::new();
     for servers in shuffles(&base.servers) {
         variants.push(ServiceDescription { servers, ..base.clone() });
@@ -105,7 +96,7 @@ fn output_does_not_depend_on_input_order() {
     variants.push(all);
     assert!(variants.len() > 10);
     for variant in variants {
-        let doc = emit_both(&variant).expect("valid");
+        let doc = emit(&variant).expect("valid");
         assert_eq!(doc.to_yaml(), expected_yaml);
         assert_eq!(doc.to_json(), expected_json);
     }
@@ -131,7 +122,7 @@ fn error_lists_do_not_depend_on_input_order() {
 
 #[test]
 fn credentials_never_reach_the_document() {
-    let doc = emit_both(&fixtures::order_service()).expect("valid");
+    let doc = emit(&fixtures::order_service()).expect("valid");
     for text in [doc.to_yaml(), doc.to_json()] {
         assert!(!text.contains(SECRET), "password leaked:\n{text}");
         assert!(!text.contains(SECRET_USER), "user leaked:\n{text}");
@@ -155,7 +146,7 @@ fn credentials_never_reach_error_messages() {
         server("d", &format!("nats://{SECRET_USER}:{SECRET}#@nats:4222")),
         server("e", &format!("kafka://{SECRET}")),
     ];
-    let error = emit_both(&desc).expect_err("invalid URLs");
+    let error = emit(&desc).expect_err("invalid URLs");
     let text = format!("{error}\n{error:?}");
     assert!(!text.contains(SECRET), "{text}");
     assert!(!text.contains(SECRET_USER), "{text}");
@@ -198,7 +189,7 @@ fn message_name_claimed_by_two_rust_types() {
             second_type: "small::Ping".into(),
         }]
     );
-    let text = emit_both(&desc).expect_err("conflict").to_string();
+    let text = emit(&desc).expect_err("conflict").to_string();
     assert!(text.contains("`other_crate::Ping`") && text.contains("`small::Ping`"), "{text}");
 }
 
@@ -258,7 +249,7 @@ fn duplicate_operation_names_both_sources() {
             second_source: "small::pong".into(),
         }]
     );
-    let text = emit_both(&desc).expect_err("duplicate").to_string();
+    let text = emit(&desc).expect_err("duplicate").to_string();
     assert!(text.contains("a_first::pong") && text.contains("small::pong"), "{text}");
 }
 
@@ -341,7 +332,7 @@ fn conflicting_channel_descriptions() {
         ..first.clone()
     };
     desc.channels = vec![first.clone(), first];
-    assert!(emit_both(&desc).is_ok(), "identical descriptions are one");
+    assert!(emit(&desc).is_ok(), "identical descriptions are one");
     desc.channels.push(second);
     assert_eq!(problems(&desc), [Problem::ConflictingChannel { address: "pings".into() }]);
 }
@@ -418,7 +409,7 @@ fn invalid_groups() {
     let mut desc = small();
     desc.operations[0].group = Some("g".repeat(256));
     desc.servers = vec![server("kafka", "kafka://k:9092")];
-    assert!(emit_both(&desc).is_ok());
+    assert!(emit(&desc).is_ok());
     desc.servers = vec![server("nats", "nats://n:4222")];
     assert!(matches!(problems(&desc).as_slice(), [Problem::InvalidGroup { .. }]));
     desc.operations[0].group = Some("g".repeat(255));
@@ -729,7 +720,7 @@ fn kafka_servers_show_version_client_id_topic_prefix_and_dead_letters() {
     assert_eq!(doc["operations"]["pong_dlq"]["action"], json!("send"));
     assert_eq!(doc["operations"]["pong_dlq"]["channel"], json!({"$ref": "#/channels/pings.dlq"}));
     assert!(doc["operations"].get("ping_dlq").is_none(), "producers reject nothing");
-    fixtures::dump("protocol-kafka", &emit_both(&desc).expect("valid"));
+    fixtures::dump("protocol-kafka", &emit(&desc).expect("valid"));
 
     // Two Kafka servers with different prefixes and a channel on neither in particular:
     // its topic is unknown, so no channel binding (and no clientId).
@@ -751,7 +742,7 @@ fn kafka_servers_show_version_client_id_topic_prefix_and_dead_letters() {
     assert_eq!(doc["components"]["securitySchemes"]["b-sasl"]["type"], json!("scramSha512"));
     assert!(doc["servers"]["c"].get("security").is_none());
     assert!(doc["components"]["securitySchemes"].get("c-sasl").is_none());
-    fixtures::dump("protocol-kafka-sasl", &emit_both(&desc).expect("valid"));
+    fixtures::dump("protocol-kafka-sasl", &emit(&desc).expect("valid"));
 
     // Not on Kafka: no dead-letter channel.
     desc.servers = vec![server("n", "nats://n:4222")];
@@ -773,7 +764,7 @@ fn every_protocol_document_validates_in_the_dump() {
         let mut desc = small();
         desc.operations[0].group = Some("workers".into());
         desc.servers = vec![server(name, url)];
-        let doc = emit_both(&desc).expect("valid");
+        let doc = emit(&desc).expect("valid");
         fixtures::dump(&format!("protocol-{name}"), &doc);
     }
     let mut desc = small();
@@ -782,6 +773,6 @@ fn every_protocol_document_validates_in_the_dump() {
         "type": "object",
         "properties": {"children": {"type": "array", "items": {"$ref": "#"}}, "pair": {"type": "array", "prefixItems": [{"type": "string"}], "items": false}}
     });
-    fixtures::dump("recursive", &emit_both(&desc).expect("valid"));
-    fixtures::dump("minimal", &emit_both(&ServiceDescription { title: "t".into(), version: "1".into(), ..Default::default() }).expect("valid"));
+    fixtures::dump("recursive", &emit(&desc).expect("valid"));
+    fixtures::dump("minimal", &emit(&ServiceDescription { title: "t".into(), version: "1".into(), ..Default::default() }).expect("valid"));
 }
