@@ -209,6 +209,9 @@ impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for Map<K, V> {
 }
 
 impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
+    /// Inserts entry by entry: the emitter collects keys in order, each then one
+    /// comparison. Sorting first, as reading does, would compile a sort into every service
+    /// binary for each key and value type.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
         let mut map = Map::new();
         map.extend(entries);

@@ -612,10 +612,19 @@ impl Components {
             message_bindings,
             extensions,
         } = self;
-        [schemas, security_schemes, operation_traits, message_traits, server_bindings, channel_bindings]
-            .iter()
-            .chain([operation_bindings, message_bindings, extensions].iter())
-            .all(|map| map.is_empty())
+        [
+            schemas,
+            security_schemes,
+            operation_traits,
+            message_traits,
+            server_bindings,
+            channel_bindings,
+            operation_bindings,
+            message_bindings,
+            extensions,
+        ]
+        .iter()
+        .all(|map| map.is_empty())
             && servers.is_empty()
             && channels.is_empty()
             && operations.is_empty()

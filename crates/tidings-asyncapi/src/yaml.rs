@@ -147,21 +147,25 @@ enum Node {
 const _: () = assert!(std::mem::size_of::<Node>() == 12);
 
 impl Tree {
-    fn push_text(&mut self, s: &str) -> Result<Span> {
+    /// The span of what `write` appends to the text.
+    fn push_with(&mut self, write: impl FnOnce(&mut String) -> Result<()>) -> Result<Span> {
         let start = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
-        self.text.push_str(s);
+        write(&mut self.text)?;
         let end = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
         Ok(Span { start, end })
+    }
+    fn push_text(&mut self, s: &str) -> Result<Span> {
+        self.push_with(|text| {
+            text.push_str(s);
+            Ok(())
+        })
     }
     /// Appends an integer as `Display` writes it (the digits itoa would write). Through
     /// core's formatting, which sits beside the `core::fmt` code every run executes:
     /// itoa's code alone kept another 64 KB of the binary resident.
     fn push_integer(&mut self, v: impl std::fmt::Display) -> Result<Span> {
         use std::fmt::Write as _;
-        let start = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
-        write!(self.text, "{v}").map_err(|_| Unsupported)?;
-        let end = u32::try_from(self.text.len()).map_err(|_| Unsupported)?;
-        Ok(Span { start, end })
+        self.push_with(|text| write!(text, "{v}").map_err(|_| Unsupported))
     }
     fn str(&self, span: Span) -> &str {
         &self.text[span.start as usize..span.end as usize]
