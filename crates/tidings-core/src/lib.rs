@@ -113,7 +113,8 @@ pub mod __private {
 
     /// The decode step: the payload of the delivery being handled as `T`.
     pub fn decode<T: Message>(ctx: &Context) -> Result<T, Error> {
-        let incoming = ctx.incoming().ok_or(Error::Extract { what: "message", reason: "no delivery".into() })?;
+        // `ok_or_else`: `ok_or` made (and dropped) the error's `String` for every message.
+        let incoming = ctx.incoming().ok_or_else(|| Error::Extract { what: "message", reason: "no delivery".into() })?;
         <T::Codec as Codec>::decode::<T>(&incoming.payload).map_err(|source| Error::Decode {
             channel: incoming.channel.to_string(),
             message: T::NAME,

@@ -24,7 +24,9 @@ pub trait FromDelivery: Sized + Send {
 }
 
 fn incoming<'a>(ctx: &'a Context, what: &'static str) -> Result<&'a Incoming, Error> {
-    ctx.incoming().ok_or(Error::Extract { what, reason: "no delivery is being handled".into() })
+    // `ok_or_else`: the error's text is allocated only when there is no delivery, not
+    // made and dropped for every message.
+    ctx.incoming().ok_or_else(|| Error::Extract { what, reason: "no delivery is being handled".into() })
 }
 
 impl FromDelivery for Context {

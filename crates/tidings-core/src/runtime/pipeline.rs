@@ -136,7 +136,17 @@ async fn process(
             Err(e) => Err(e),
         };
         let settled = match result {
-            Ok(()) => acker.ack().await,
+            Ok(()) => {
+                // Let go of the message first: a broker whose acker holds the last
+                // reference may reuse its allocation (the Kafka consumer does). Its channel
+                // stays for the error below.
+                let channel = Arc::clone(&delivered.channel);
+                drop(delivered);
+                if let Err(e) = acker.ack().await {
+                    settle_failed(consumer, &channel, attempt, &e);
+                }
+                return;
+            }
             Err(e) if e.is_decode() => {
                 tracing::error!(consumer, channel, attempt, error = %e, "undecodable payload rejected; it never reaches the handler");
                 acker.nack(Nack::Reject { reason: e.to_string() }, &delivered).await
@@ -152,11 +162,15 @@ async fn process(
             }
         };
         if let Err(e) = settled {
-            tracing::error!(consumer, channel, attempt, error = %e, "could not settle the delivery; the broker will redeliver it");
+            settle_failed(consumer, channel, attempt, &e);
         }
     }
     .instrument(span)
     .await
+}
+
+fn settle_failed(consumer: &str, channel: &str, attempt: u32, e: &Error) {
+    tracing::error!(consumer, channel, attempt, error = %e, "could not settle the delivery; the broker will redeliver it");
 }
 
 async fn publish_reply(
