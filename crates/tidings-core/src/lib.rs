@@ -78,7 +78,8 @@ pub mod __private {
 
     pub use bytes::Bytes;
 
-    pub use crate::registry::{ConsumerDecl, HandlerFuture, KeyDecl, ProducerDecl, ReplyDecl, RetryPolicy};
+    pub use crate::registry::{ConsumerDecl, HandlerResult, KeyDecl, ProducerDecl, ReplyDecl, RetryPolicy};
+    pub use crate::runtime::pipeline::{run_worker, Worker};
     pub use crate::runtime::key::{as_key, KeyFn};
     pub use crate::runtime::output::{PublishesMessage, PublishesNothing};
 

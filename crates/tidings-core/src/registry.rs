@@ -9,17 +9,20 @@ use tidings_asyncapi::description::{
 
 use crate::broker::Outgoing;
 use crate::error::Error;
-use crate::runtime::context::Context;
+use crate::runtime::pipeline::Worker;
 
 /// What a generated handler returns: the encoded reply, if the handler has one. Boxed: the
 /// result travels through several futures of the pipeline, and a handler without a reply
 /// (most of them) then moves a pointer, not a message of a few hundred bytes (its inline
 /// headers), at every step.
-pub type HandlerFuture = BoxFuture<'static, Result<Option<Box<Outgoing>>, Error>>;
+pub type HandlerResult = Result<Option<Box<Outgoing>>, Error>;
 
-/// The type-erased handler the consumer macro generates: decode -> extract -> call the
-/// user's function -> encode its return value.
-pub type HandlerFn = fn(Context) -> HandlerFuture;
+/// One worker of a consumer, as the consumer macro generates it: the pipeline's worker
+/// loop (`tidings::__private::run_worker`) around the generated
+/// handler (decode -> extract -> call the user's function -> encode its return value).
+/// The loop is generated per consumer so that it awaits the handler's future in place:
+/// a type-erased handler returned a boxed future, an allocation and a free a message.
+pub type WorkerFn = fn(Worker) -> BoxFuture<'static, ()>;
 
 /// A standalone producer: `#[tidings::producer] static X: Producer<T>;`.
 #[derive(Debug)]
@@ -121,8 +124,8 @@ pub struct ConsumerDecl {
     pub concurrency: usize,
     /// Retries of a failing handler.
     pub retry: RetryPolicy,
-    /// The generated handler.
-    pub handler: HandlerFn,
+    /// Runs one of its workers: the generated handler inside the pipeline's loop.
+    pub worker: WorkerFn,
 }
 
 impl ConsumerDecl {

@@ -300,14 +300,12 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
 
         #[doc(hidden)]
         #[allow(non_snake_case)]
-        fn #handler(__ctx: ::tidings::Context) -> ::tidings::__private::HandlerFuture {
-            ::std::boxed::Box::pin(async move {
-                let __message = ::tidings::__private::decode::<#message_ty>(&__ctx)?;
-                #(#extract)*
-                let __output = #ident(__message #(, #extractor_names)*).await;
-                ::tidings::HandlerOutput::into_outgoing(__output, &__ctx, #key_arg)
-                    .map(|__reply| __reply.map(::std::boxed::Box::new))
-            })
+        async fn #handler(__ctx: ::tidings::Context) -> ::tidings::__private::HandlerResult {
+            let __message = ::tidings::__private::decode::<#message_ty>(&__ctx)?;
+            #(#extract)*
+            let __output = #ident(__message #(, #extractor_names)*).await;
+            ::tidings::HandlerOutput::into_outgoing(__output, &__ctx, #key_arg)
+                .map(|__reply| __reply.map(::std::boxed::Box::new))
         }
 
         #key_fn
@@ -328,7 +326,7 @@ pub fn consumer(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                 source: ::core::concat!(::core::module_path!(), #source),
                 concurrency: #concurrency,
                 retry: #retry,
-                handler: #handler,
+                worker: |__worker| ::tidings::__private::run_worker(__worker, #handler),
             }
         }
     })

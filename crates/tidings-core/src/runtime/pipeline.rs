@@ -7,15 +7,17 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use futures::FutureExt;
+use std::future::Future;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::address::AddressTemplate;
-use crate::broker::{Delivery, Incoming, Nack, Subscription};
+use crate::broker::{Acker, Delivery, Incoming, Nack, Subscription};
 use crate::error::Error;
-use crate::registry::ConsumerDecl;
+use crate::registry::{ConsumerDecl, HandlerResult};
 use crate::runtime::context::Context;
 
 /// Workers per consumer when the declaration does not say.
@@ -65,108 +67,140 @@ pub(crate) fn spawn_consumer(
     };
     let workers = if decl.concurrency == 0 { DEFAULT_CONCURRENCY } else { decl.concurrency };
     for _ in 0..workers {
-        let (sub, ctx, shutdown) = (subscription.clone(), ctx.clone(), shutdown.clone());
-        let (template, reply_template) = (template.clone(), reply_template.clone());
-        tasks.spawn(async move {
-            // One wait for the whole loop: a fresh `cancelled()` per delivery registered
-            // and removed a waiter (two lock round trips) on every message.
-            let cancelled = shutdown.token.cancelled();
-            tokio::pin!(cancelled);
-            loop {
-                // A worker that always finds a delivery ready would never yield to the other
-                // tasks of its thread: charge tokio's budget as a wait would.
-                tokio::task::consume_budget().await;
-                // Shutdown first, as the biased `select!` below (checked after the yield, so
-                // no delivery is taken once it is signalled).
-                if shutdown.is_signalled() {
-                    break;
-                }
-                let delivery = match sub.try_next() {
-                    Some(d) => d,
-                    None => tokio::select! {
-                        biased;
-                        _ = &mut cancelled => break,
-                        d = sub.next() => match d { Some(d) => d, None => break },
-                    },
-                };
-                process(decl, &template, reply_template.as_deref(), &ctx, delivery).await;
-            }
-        });
+        let worker = Worker {
+            decl,
+            sub: subscription.clone(),
+            ctx: ctx.clone(),
+            shutdown: shutdown.clone(),
+            template: template.clone(),
+            reply_template: reply_template.clone(),
+        };
+        tasks.spawn((decl.worker)(worker));
     }
     Ok(())
 }
 
-async fn process(
+/// What one worker of a consumer works with: handed by the runtime to the consumer's
+/// generated [`WorkerFn`](crate::registry::WorkerFn), which runs [`run_worker`].
+pub struct Worker {
     decl: &'static ConsumerDecl,
-    template: &AddressTemplate,
-    reply_template: Option<&AddressTemplate>,
-    ctx: &Context,
-    delivery: Delivery,
-) {
+    sub: Arc<dyn Subscription>,
+    ctx: Context,
+    shutdown: Shutdown,
+    template: Arc<AddressTemplate>,
+    reply_template: Option<Arc<AddressTemplate>>,
+}
+
+/// The worker loop of one consumer around its generated `handler`; used by the code the
+/// consumer macro generates. Generic over the handler, so its future is awaited in place
+/// (not boxed per message); the rest of a delivery's path is not generic (`begin`,
+/// `settle`), compiled once whatever the number of consumers.
+pub fn run_worker<H, F>(worker: Worker, handler: H) -> BoxFuture<'static, ()>
+where
+    H: Fn(Context) -> F + Send + Sync + 'static,
+    F: Future<Output = HandlerResult> + Send + 'static,
+{
+    Box::pin(async move {
+        let w = &worker;
+        // One wait for the whole loop: a fresh `cancelled()` per delivery registered
+        // and removed a waiter (two lock round trips) on every message.
+        let cancelled = w.shutdown.token.cancelled();
+        tokio::pin!(cancelled);
+        loop {
+            // A worker that always finds a delivery ready would never yield to the other
+            // tasks of its thread: charge tokio's budget as a wait would.
+            tokio::task::consume_budget().await;
+            // Shutdown first, as the biased `select!` below (checked after the yield, so
+            // no delivery is taken once it is signalled).
+            if w.shutdown.is_signalled() {
+                break;
+            }
+            let delivery = match w.sub.try_next() {
+                Some(d) => d,
+                None => tokio::select! {
+                    biased;
+                    _ = &mut cancelled => break,
+                    d = w.sub.next() => match d { Some(d) => d, None => break },
+                },
+            };
+            let (delivered, acker, span) = begin(w, delivery);
+            async {
+                // The handler's context is its own (it carries the delivery); the
+                // worker's serves for the reply, so a delivery clones the runtime's
+                // handle once, not twice. A panicking handler is a failed handler, not a
+                // dead worker.
+                let result = AssertUnwindSafe(handler(w.ctx.for_delivery(delivered.clone()))).catch_unwind().await;
+                settle(w, delivered, acker, result).await;
+            }
+            .instrument(span)
+            .await;
+        }
+    })
+}
+
+/// A delivery's message (with its channel's parameters), acker and span.
+fn begin(w: &Worker, delivery: Delivery) -> (Arc<Incoming>, Box<dyn Acker>, tracing::Span) {
     let Delivery { incoming: mut delivered, acker } = delivery;
-    if template.is_parameterized() {
-        let params = template.matches(&delivered.channel).unwrap_or_default();
+    if w.template.is_parameterized() {
+        let params = w.template.matches(&delivered.channel).unwrap_or_default();
         // The broker's is the only reference (a clone only if it kept one).
         Arc::make_mut(&mut delivered).params = params;
     }
-    let attempt = delivered.attempt;
     // At debug level, as tower-http's request spans: with the default `info` filter an
     // enabled span cost a sixth of a delivery (the fmt layer formats its fields when it
     // is made). The failure events below carry consumer, channel and attempt themselves.
     let span = tracing::debug_span!(
         "tidings.delivery",
-        consumer = decl.id,
+        consumer = w.decl.id,
         channel = %delivered.channel,
-        attempt,
+        attempt = delivered.attempt,
     );
-    async move {
-        let channel = &*delivered.channel;
-        let consumer = decl.id;
-        // The handler's context is its own (it carries the delivery); the worker's serves
-        // for the reply, so a delivery clones the runtime's handle once, not twice.
-        let handler = (decl.handler)(ctx.for_delivery(delivered.clone()));
-        // A panicking handler is a failed handler, not a dead worker.
-        let result = match AssertUnwindSafe(handler).catch_unwind().await {
-            Ok(r) => r,
-            Err(panic) => Err(Error::msg(format!("handler panicked: {}", panic_text(&panic)))),
-        };
-        let result = match result {
-            Ok(Some(reply)) => publish_reply(decl, reply_template, ctx, &delivered, *reply).await,
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
-        let settled = match result {
-            Ok(()) => {
-                // Let go of the message first: a broker whose acker holds the last
-                // reference may reuse its allocation (the Kafka consumer does). Its channel
-                // stays for the error below.
-                let channel = Arc::clone(&delivered.channel);
-                drop(delivered);
-                if let Err(e) = acker.ack().await {
-                    settle_failed(consumer, &channel, attempt, &e);
-                }
-                return;
+    (delivered, acker, span)
+}
+
+/// After the handler: publishes its reply, then acknowledges the delivery, or applies
+/// the failure policy.
+async fn settle(w: &Worker, delivered: Arc<Incoming>, acker: Box<dyn Acker>, result: std::thread::Result<HandlerResult>) {
+    let decl = w.decl;
+    let result = match result {
+        Ok(r) => r,
+        Err(panic) => Err(Error::msg(format!("handler panicked: {}", panic_text(&panic)))),
+    };
+    let result = match result {
+        Ok(Some(reply)) => publish_reply(decl, w.reply_template.as_deref(), &w.ctx, &delivered, *reply).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    let (consumer, channel, attempt) = (decl.id, &*delivered.channel, delivered.attempt);
+    let settled = match result {
+        Ok(()) => {
+            // Let go of the message first: a broker whose acker holds the last reference
+            // may reuse its allocation (the Kafka consumer does). Its channel stays for
+            // the error below.
+            let channel = Arc::clone(&delivered.channel);
+            drop(delivered);
+            if let Err(e) = acker.ack().await {
+                settle_failed(consumer, &channel, attempt, &e);
             }
-            Err(e) if e.is_decode() => {
-                tracing::error!(consumer, channel, attempt, error = %e, "undecodable payload rejected; it never reaches the handler");
-                acker.nack(Nack::Reject { reason: e.to_string() }, &delivered).await
-            }
-            Err(e) if attempt < decl.retry.max_attempts => {
-                let after = decl.retry.backoff(attempt);
-                tracing::warn!(consumer, channel, attempt, error = %e, retry_in_ms = after.as_millis() as u64, "handler failed; will retry");
-                acker.nack(Nack::Retry { after }, &delivered).await
-            }
-            Err(e) => {
-                tracing::error!(consumer, channel, attempts = attempt, error = %e, "handler failed on its last attempt; message rejected");
-                acker.nack(Nack::Reject { reason: format!("failed after {attempt} attempt(s): {e}") }, &delivered).await
-            }
-        };
-        if let Err(e) = settled {
-            settle_failed(consumer, channel, attempt, &e);
+            return;
         }
+        Err(e) if e.is_decode() => {
+            tracing::error!(consumer, channel, attempt, error = %e, "undecodable payload rejected; it never reaches the handler");
+            acker.nack(Nack::Reject { reason: e.to_string() }, &delivered).await
+        }
+        Err(e) if attempt < decl.retry.max_attempts => {
+            let after = decl.retry.backoff(attempt);
+            tracing::warn!(consumer, channel, attempt, error = %e, retry_in_ms = after.as_millis() as u64, "handler failed; will retry");
+            acker.nack(Nack::Retry { after }, &delivered).await
+        }
+        Err(e) => {
+            tracing::error!(consumer, channel, attempts = attempt, error = %e, "handler failed on its last attempt; message rejected");
+            acker.nack(Nack::Reject { reason: format!("failed after {attempt} attempt(s): {e}") }, &delivered).await
+        }
+    };
+    if let Err(e) = settled {
+        settle_failed(consumer, channel, attempt, &e);
     }
-    .instrument(span)
-    .await
 }
 
 fn settle_failed(consumer: &str, channel: &str, attempt: u32, e: &Error) {
