@@ -8,7 +8,8 @@
 #   cancel out; consuming whole topics keeps read-ahead out of it); each the least of
 #   REPS (default 3) runs;
 # - CPU time (`perf stat -e task-clock`, every thread) to consume a topic of N messages
-#   (default 100,000), start-up included, in ROUNDS (default 7) interleaved rounds.
+#   (default 100,000), start-up included, in ROUNDS (default 7) interleaved rounds, the
+#   order of the programs rotated every round.
 #
 # Programs: tidings (this tree), the raw `StreamConsumer` decoding as tidings' codec does
 # (`--str-decode`) with and without reading the headers, and with BEFORE=DIR an older
@@ -67,8 +68,11 @@ done
 clock() { perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/{printf "%.0f", $1}'; }
 : >"$OUT/kafka-cpu.jsonl"
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
+# The order rotates every round: a program's place in the round moved its figure by up to
+# 5% (seen: the last of four measured lowest whichever it was).
 for r in $(seq "$ROUNDS"); do
-  for p in "${progs[@]}"; do
+  for i in "${!progs[@]}"; do
+    p=${progs[$(( (i + r) % ${#progs[@]} ))]}
     # shellcheck disable=SC2046
     ms=$(clock $(cmd "$p" "$run" "$N"))
     printf '{"round":%s,"impl":"%s","n":%s,"task_clock_ms":%s}\n' "$r" "$(name "$p")" "$N" "$ms" | tee -a "$OUT/kafka-cpu.jsonl"
