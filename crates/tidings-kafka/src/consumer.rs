@@ -953,16 +953,18 @@ impl Drop for KafkaAcker {
 /// `message` emptied for reuse, when the acker held its last reference (the pipeline
 /// has let go of it, and no handler kept it).
 fn emptied(mut message: Arc<Incoming>) -> Option<Arc<Incoming>> {
-    let m = Arc::get_mut(&mut message)?;
+    // Every field named, so a field added to `Incoming` is a compile error here until it
+    // is emptied (or, as `channel` and `attempt`, always set by `Kept::deliver`).
+    let Incoming { channel: _, payload, headers, key, attempt: _, params } = Arc::get_mut(&mut message)?;
     // Release what it shares now (the payload's buffer holds a whole fetch round), not
     // when it is reused.
-    m.payload = Bytes::new();
-    m.key = None;
-    m.headers.clear();
+    *payload = Bytes::new();
+    *key = None;
+    headers.clear();
     // Only a pattern's messages have parameters, and those are not reused; `clear` on
     // an empty `BTreeMap` still walks it (about 60 instructions).
-    if !m.params.is_empty() {
-        m.params.clear();
+    if !params.is_empty() {
+        params.clear();
     }
     Some(message)
 }
