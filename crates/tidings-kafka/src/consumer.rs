@@ -1469,6 +1469,13 @@ mod tests {
         }
     }
 
+    /// A record with the key `k` and the header `correlation-id: c-1`.
+    fn keyed_with_a_header(partition: i32, offset: i64) -> Record {
+        let mut headers = Headers::new();
+        headers.insert("correlation-id", "c-1");
+        Record { key: Some(Bytes::from_static(b"k")), headers: encode_headers(&headers), ..record(partition, offset) }
+    }
+
     /// Queues one record; true when its partition is to be paused.
     fn push_one(s: &Shared, r: Record) -> bool {
         !s.push(&mut vec![r]).is_empty()
@@ -1760,12 +1767,7 @@ mod tests {
         for pattern in [false, true] {
             let s = shared_with(100, pattern);
             assign(&s, &[0]);
-            let mut headers = Headers::new();
-            headers.insert("correlation-id", "c-1");
-            let mut r = record(0, 0);
-            r.key = Some(Bytes::from_static(b"k"));
-            r.headers = encode_headers(&headers);
-            push_one(&s, r);
+            push_one(&s, keyed_with_a_header(0, 0));
             let d = s.take().unwrap();
             assert_eq!(d.incoming.headers.get("correlation-id"), Some("c-1"));
             // The pipeline sets a pattern channel's parameters in place: only when nobody
@@ -1795,12 +1797,7 @@ mod tests {
     async fn an_acknowledged_message_nobody_holds_is_reused_emptied_for_the_next() {
         let s = shared(100);
         assign(&s, &[0]);
-        let mut headers = Headers::new();
-        headers.insert("correlation-id", "c-1");
-        let mut first = record(0, 0);
-        first.key = Some(Bytes::from_static(b"k"));
-        first.headers = encode_headers(&headers);
-        push_one(&s, first);
+        push_one(&s, keyed_with_a_header(0, 0));
         let Delivery { incoming, acker } = s.take().unwrap();
         let reused_at = Arc::as_ptr(&incoming);
         // As the pipeline does: the message let go of before the acknowledgement.
