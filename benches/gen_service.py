@@ -81,7 +81,7 @@ def manual_main():
 //! written out by hand (Message impls, type-erased handlers, registrations).
 
 use tidings::prelude::*;
-use tidings::__private::{ConsumerDecl, HandlerFuture, RetryPolicy};
+use tidings::__private::{run_worker, ConsumerDecl, HandlerResult, RetryPolicy};
 ''' % k]
     for i in range(k):
         parts.append(msg_struct(i, False))
@@ -97,15 +97,13 @@ async fn handle_{i}(event: Event{i}, _attempt: Attempt) -> Result<(), Error> {{
 {handler_body(i)}
 }}
 
-fn handler_{i}(ctx: Context) -> HandlerFuture {{
-    Box::pin(async move {{
-        let event = tidings::__private::decode::<Event{i}>(&ctx)?;
-        let attempt = <Attempt as tidings::FromDelivery>::from_delivery(&ctx)?;
-        // No declared key (the macro passes the reply key function here); the reply boxed,
-        // as the pipeline takes it.
-        tidings::HandlerOutput::into_outgoing(handle_{i}(event, attempt).await, &ctx, None)
-            .map(|reply| reply.map(Box::new))
-    }})
+async fn handler_{i}(ctx: Context) -> HandlerResult {{
+    let event = tidings::__private::decode::<Event{i}>(&ctx)?;
+    let attempt = <Attempt as tidings::FromDelivery>::from_delivery(&ctx)?;
+    // No declared key (the macro passes the reply key function here); the reply boxed,
+    // as the pipeline takes it.
+    tidings::HandlerOutput::into_outgoing(handle_{i}(event, attempt).await, &ctx, None)
+        .map(|reply| reply.map(Box::new))
 }}
 
 tidings::__private::inventory::submit! {{
@@ -119,7 +117,8 @@ tidings::__private::inventory::submit! {{
         source: concat!(module_path!(), "::handle_{i}"),
         concurrency: 0,
         retry: RetryPolicy::DEFAULT,
-        handler: handler_{i},
+        // The worker loop around the handler, awaiting its future in place.
+        worker: |worker| run_worker(worker, handler_{i}),
     }}
 }}
 ''')

@@ -4,6 +4,7 @@
 //! the failure policy.
 
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::future::Future;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tracing::Instrument;
 
 use crate::address::AddressTemplate;
@@ -106,23 +107,7 @@ where
         // and removed a waiter (two lock round trips) on every message.
         let cancelled = w.shutdown.token.cancelled();
         tokio::pin!(cancelled);
-        loop {
-            // A worker that always finds a delivery ready would never yield to the other
-            // tasks of its thread: charge tokio's budget as a wait would.
-            tokio::task::consume_budget().await;
-            // Shutdown first, as the biased `select!` below (checked after the yield, so
-            // no delivery is taken once it is signalled).
-            if w.shutdown.is_signalled() {
-                break;
-            }
-            let delivery = match w.sub.try_next() {
-                Some(d) => d,
-                None => tokio::select! {
-                    biased;
-                    _ = &mut cancelled => break,
-                    d = w.sub.next() => match d { Some(d) => d, None => break },
-                },
-            };
+        while let Some(delivery) = next_delivery(w, cancelled.as_mut()).await {
             let (delivered, acker, span) = begin(w, delivery);
             async {
                 // The handler's context is its own (it carries the delivery); the
@@ -136,6 +121,27 @@ where
             .await;
         }
     })
+}
+
+/// The worker's next delivery; `None` once it is to stop (shutdown, or the subscription
+/// ended). Not generic: compiled once, not once per consumer.
+async fn next_delivery(w: &Worker, mut cancelled: Pin<&mut WaitForCancellationFuture<'_>>) -> Option<Delivery> {
+    // A worker that always finds a delivery ready would never yield to the other tasks of
+    // its thread: charge tokio's budget as a wait would.
+    tokio::task::consume_budget().await;
+    // Shutdown first, as the biased `select!` below (checked after the yield, so no
+    // delivery is taken once it is signalled).
+    if w.shutdown.is_signalled() {
+        return None;
+    }
+    match w.sub.try_next() {
+        Some(d) => Some(d),
+        None => tokio::select! {
+            biased;
+            _ = &mut cancelled => None,
+            d = w.sub.next() => d,
+        },
+    }
 }
 
 /// A delivery's message (with its channel's parameters), acker and span.
