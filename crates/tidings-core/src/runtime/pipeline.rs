@@ -94,8 +94,8 @@ pub struct Worker {
 
 /// The worker loop of one consumer around its generated `handler`; used by the code the
 /// consumer macro generates. Generic over the handler, so its future is awaited in place
-/// (not boxed per message); the rest of a delivery's path is not generic (`begin`,
-/// `settle`), compiled once whatever the number of consumers.
+/// (not boxed per message); the rest of a delivery's path is not generic
+/// (`next_delivery`, `begin`, `settle`), compiled once whatever the number of consumers.
 pub fn run_worker<H, F>(worker: Worker, handler: H) -> BoxFuture<'static, ()>
 where
     H: Fn(Context) -> F + Send + Sync + 'static,
