@@ -12,8 +12,9 @@
 #   order of the programs rotated every round.
 #
 # Programs: tidings (this tree), the raw `StreamConsumer` decoding as tidings' codec does
-# (`--str-decode`) with and without reading the headers, and with BEFORE=DIR an older
-# build's DIR/kafka. JSON lines to $BENCH_OUT/kafka-instr.jsonl and kafka-cpu.jsonl.
+# (`--str-decode`) with and without reading the headers, the same raw client polling on a
+# thread of its own and handing each round to a task (`raw-consume-handoff`: tidings'
+# shape without the framework), and with BEFORE=DIR an older build's DIR/kafka. JSON lines to $BENCH_OUT/kafka-instr.jsonl and kafka-cpu.jsonl.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -34,13 +35,15 @@ cmd() {
   case $prog in
     raw-str) echo "$K raw-consume --str-decode --topic ${prefix}bench.orders --n $n" ;;
     raw-str-headers) echo "$K raw-consume --str-decode --headers --topic ${prefix}bench.orders --n $n" ;;
+    raw-handoff) echo "$K raw-consume-handoff --topic ${prefix}bench.orders --n $n" ;;
     tidings) echo "$K tidings-consume --prefix $prefix --group-prefix g$(date +%s%N)- --n $n" ;;
     before) echo "$BEFORE/kafka tidings-consume --prefix $prefix --group-prefix g$(date +%s%N)- --n $n" ;;
   esac
 }
-progs=(tidings raw-str raw-str-headers)
+progs=(tidings raw-str raw-str-headers raw-handoff)
 [[ -z ${BEFORE:-} ]] || progs+=(before)
 name() { case $1 in raw-str) echo "rdkafka + str decode" ;; raw-str-headers) echo "rdkafka + str decode + headers" ;;
+  raw-handoff) echo "rdkafka + str decode + headers, handed to a task" ;;
   before) echo "tidings (before)" ;; *) echo "$1" ;; esac; }
 
 # The fewest instructions of REPS runs (default 3) of program $1 on the topic of prefix

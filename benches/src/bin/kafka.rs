@@ -17,6 +17,10 @@
 //!   also reads every header as text, as tidings does for its extractors (librdkafka
 //!   parses a message's header section on that first access, about 1,100 instructions
 //!   even for a message without headers).
+//! - `raw-consume-handoff --topic T`: the raw client in tidings' shape, without the
+//!   framework: a thread polls a `BaseConsumer`, copies each message's payload and headers
+//!   out and hands them, 256 at most at a time, to a task that decodes them as
+//!   `--str-decode --headers` does. What one hop between threads costs by itself.
 //! - `tidings-consume --prefix P [--group-prefix G]`: the real pipeline (`P` is the URL's
 //!   `topic_prefix`, so the consumer's `bench.orders` is the topic the raw producer
 //!   filled; its consumer group is `G` + `bench`, `G` defaulting to `P`).
@@ -32,7 +36,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use order_events::OrderCreated;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tidings::prelude::*;
@@ -190,6 +194,61 @@ async fn main() -> Result<(), tidings::Error> {
             };
             report("consume", name, start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
         }
+        "raw-consume-handoff" => {
+            // The raw client in tidings' shape: a thread polls librdkafka (one waiting poll,
+            // then what it already holds, up to 256), copies each message's payload and
+            // headers out and hands the round to a task, which decodes as tidings' codec
+            // does. No framework: what the hop between two threads costs by itself.
+            let topic = text_arg("--topic");
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", BROKERS)
+                .set("group.id", format!("raw-handoff-{}", std::process::id()))
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "6000")
+                .create()
+                .map_err(tidings::Error::msg)?;
+            consumer.subscribe(&[&topic]).map_err(tidings::Error::msg)?;
+            type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Copied>>(64);
+            std::thread::spawn(move || {
+                let mut timeout = Duration::from_millis(100);
+                loop {
+                    let mut round = Vec::with_capacity(256);
+                    while round.len() < 256 {
+                        match consumer.poll(timeout) {
+                            Some(Ok(m)) => {
+                                let headers = m.headers().map_or_else(Vec::new, |h| {
+                                    h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect()
+                                });
+                                round.push((m.payload().unwrap_or_default().to_vec(), headers));
+                            }
+                            Some(Err(_)) | None => break,
+                        }
+                        timeout = Duration::ZERO;
+                    }
+                    timeout = Duration::from_millis(100);
+                    if !round.is_empty() && tx.blocking_send(round).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut start = None;
+            let mut seen = 0;
+            while seen < n {
+                let Some(round) = rx.recv().await else { break };
+                start.get_or_insert_with(Instant::now);
+                for (payload, headers) in round {
+                    for (name, value) in &headers {
+                        black_box((name, std::str::from_utf8(value).is_ok()));
+                    }
+                    let text = std::str::from_utf8(&payload).map_err(tidings::Error::msg)?;
+                    let order: OrderCreated = serde_json::from_str(text).map_err(tidings::Error::msg)?;
+                    black_box(order.items.len());
+                    seen += 1;
+                }
+            }
+            report("consume", "rdkafka + str decode + headers, handed to a task", start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+        }
         "tidings-consume" | "tidings-publish" => {
             let prefix = text_arg("--prefix");
             // Two builds reading one topic need consumer groups of their own.
@@ -239,7 +298,7 @@ async fn main() -> Result<(), tidings::Error> {
         }
         other => {
             return Err(tidings::Error::msg(format!(
-                "unknown mode `{other}` (raw-publish, raw-consume, tidings-consume, tidings-publish)"
+                "unknown mode `{other}` (raw-publish, raw-consume, raw-consume-handoff, tidings-consume, tidings-publish)"
             )))
         }
     };
