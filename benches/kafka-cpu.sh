@@ -9,7 +9,10 @@
 #   REPS (default 3) runs;
 # - CPU time (`perf stat -e task-clock`, every thread) to consume a topic of N messages
 #   (default 100,000), start-up included, in ROUNDS (default 7) interleaved rounds, the
-#   order of the programs rotated every round.
+#   order of the programs rotated every round; and in each round also the first SMALL
+#   (default 1,000) messages of the topic, so that a message's own CPU time is the
+#   difference (start-up, the group join and shutdown cancel out: tidings' cost more,
+#   about 15 ms, for its producer and the connection check at start).
 #
 # Programs: tidings (this tree), the raw `StreamConsumer` decoding as tidings' codec does
 # (`--str-decode`) with and without reading the headers, the same raw client polling on a
@@ -20,7 +23,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
 OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
-N="${N:-100000}"; ROUNDS="${ROUNDS:-7}"
+N="${N:-100000}"; ROUNDS="${ROUNDS:-7}"; SMALL="${SMALL:-1000}"
 timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/scripts/brokers/start.sh"
 (cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
 K="$CARGO_TARGET_DIR/release/kafka"
@@ -76,9 +79,24 @@ echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq "$ROUNDS"); do
   for i in "${!progs[@]}"; do
     p=${progs[$(( (i + r) % ${#progs[@]} ))]}
-    # shellcheck disable=SC2046
-    ms=$(clock $(cmd "$p" "$run" "$N"))
-    printf '{"round":%s,"impl":"%s","n":%s,"task_clock_ms":%s}\n' "$r" "$(name "$p")" "$N" "$ms" | tee -a "$OUT/kafka-cpu.jsonl"
+    for n in "$N" "$SMALL"; do
+      # shellcheck disable=SC2046
+      ms=$(clock $(cmd "$p" "$run" "$n"))
+      printf '{"round":%s,"impl":"%s","n":%s,"task_clock_ms":%s}\n' "$r" "$(name "$p")" "$n" "$ms" | tee -a "$OUT/kafka-cpu.jsonl"
+    done
   done
 done
+# Medians: of N messages, of SMALL, and a message's own (the difference over N - SMALL).
+python3 - "$OUT/kafka-cpu.jsonl" "$N" "$SMALL" <<'PY'
+import json, statistics, sys
+path, n, small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+runs = {}
+for line in open(path):
+    j = json.loads(line)
+    runs.setdefault((j["impl"], j["n"]), []).append(j["task_clock_ms"])
+for impl in sorted({k[0] for k in runs}):
+    big, few = statistics.median(runs[(impl, n)]), statistics.median(runs[(impl, small)])
+    print(f"[bench] {impl}: {big:.0f} ms for {n}, {few:.0f} ms for {small}, "
+          f"{(big - few) * 1000 / (n - small):.2f} us a message", file=sys.stderr)
+PY
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
