@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use order_events::OrderCreated;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, FromClientConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -60,6 +60,19 @@ async fn consume_kafka(order: OrderCreated) {
 /// The typed producer of `tidings-publish`.
 #[tidings::producer(channel = "bench.published")]
 static PUBLISHED: Producer<OrderCreated>;
+
+/// A raw consumer of `topic` from its start, in a group of its own (`group`-pid).
+fn raw_consumer<C: FromClientConfig + Consumer>(group: &str, topic: &str) -> Result<C, tidings::Error> {
+    let consumer: C = ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .set("group.id", format!("{group}-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .map_err(tidings::Error::msg)?;
+    consumer.subscribe(&[topic]).map_err(tidings::Error::msg)?;
+    Ok(consumer)
+}
 
 fn text_arg(name: &str) -> String {
     arg(name, String::new())
@@ -151,14 +164,7 @@ async fn main() -> Result<(), tidings::Error> {
             let topic = text_arg("--topic");
             let str_decode = std::env::args().any(|a| a == "--str-decode");
             let read_headers = std::env::args().any(|a| a == "--headers");
-            let consumer: StreamConsumer = ClientConfig::new()
-                .set("bootstrap.servers", BROKERS)
-                .set("group.id", format!("raw-{}", std::process::id()))
-                .set("auto.offset.reset", "earliest")
-                .set("session.timeout.ms", "6000")
-                .create()
-                .map_err(tidings::Error::msg)?;
-            consumer.subscribe(&[&topic]).map_err(tidings::Error::msg)?;
+            let consumer: StreamConsumer = raw_consumer("raw", &topic)?;
             let mut stream = consumer.stream();
             let mut start = None;
             let mut seen = 0;
@@ -200,14 +206,7 @@ async fn main() -> Result<(), tidings::Error> {
             // headers out and hands the round to a task, which decodes as tidings' codec
             // does. No framework: what the hop between two threads costs by itself.
             let topic = text_arg("--topic");
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", BROKERS)
-                .set("group.id", format!("raw-handoff-{}", std::process::id()))
-                .set("auto.offset.reset", "earliest")
-                .set("session.timeout.ms", "6000")
-                .create()
-                .map_err(tidings::Error::msg)?;
-            consumer.subscribe(&[&topic]).map_err(tidings::Error::msg)?;
+            let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic)?;
             type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Copied>>(64);
             std::thread::spawn(move || {
