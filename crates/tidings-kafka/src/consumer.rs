@@ -222,7 +222,9 @@ struct Spares {
     /// Messages nobody else holds, emptied: no payload, key, headers or parameters.
     messages: Vec<Arc<Incoming>>,
     /// Ackers without a pending delivery (and so without a reference to `Shared`,
-    /// which holds this list).
+    /// which holds this list). Boxed: the box itself is what is reused, as the
+    /// `Box<dyn Acker>` of the next delivery.
+    #[allow(clippy::vec_box)]
     ackers: Vec<Box<KafkaAcker>>,
 }
 
