@@ -17,7 +17,8 @@
 # Programs: tidings (this tree), the raw `StreamConsumer` decoding as tidings' codec does
 # (`--str-decode`) with and without reading the headers, the same raw client polling on a
 # thread of its own and handing each round to a task (`raw-consume-handoff`: tidings'
-# shape without the framework), and with BEFORE=DIR an older build's DIR/kafka. JSON lines to $BENCH_OUT/kafka-instr.jsonl and kafka-cpu.jsonl.
+# shape without the framework), and with BEFORE=DIR an older build's DIR/kafka. JSON
+# lines to $BENCH_OUT/kafka-instr.jsonl and kafka-cpu.jsonl.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"

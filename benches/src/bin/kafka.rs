@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use order_events::OrderCreated;
 use rdkafka::config::{ClientConfig, FromClientConfig};
+use rdkafka::error::KafkaError;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -208,11 +209,14 @@ async fn main() -> Result<(), tidings::Error> {
             let topic = text_arg("--topic");
             let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic)?;
             type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Copied>>(64);
+            // A poll error ends the run (sent after the round it cut short), as the raw
+            // `StreamConsumer` bench ends on one: not retried in a loop that would spin.
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Copied>, KafkaError>>(64);
             std::thread::spawn(move || {
                 let mut timeout = Duration::from_millis(100);
                 loop {
                     let mut round = Vec::with_capacity(256);
+                    let mut error = None;
                     while round.len() < 256 {
                         match consumer.poll(timeout) {
                             Some(Ok(m)) => {
@@ -221,12 +225,20 @@ async fn main() -> Result<(), tidings::Error> {
                                 });
                                 round.push((m.payload().unwrap_or_default().to_vec(), headers));
                             }
-                            Some(Err(_)) | None => break,
+                            Some(Err(e)) => {
+                                error = Some(e);
+                                break;
+                            }
+                            None => break,
                         }
                         timeout = Duration::ZERO;
                     }
                     timeout = Duration::from_millis(100);
-                    if !round.is_empty() && tx.blocking_send(round).is_err() {
+                    if !round.is_empty() && tx.blocking_send(Ok(round)).is_err() {
+                        return;
+                    }
+                    if let Some(e) = error {
+                        let _ = tx.blocking_send(Err(e));
                         return;
                     }
                 }
@@ -235,6 +247,7 @@ async fn main() -> Result<(), tidings::Error> {
             let mut seen = 0;
             while seen < n {
                 let Some(round) = rx.recv().await else { break };
+                let round = round.map_err(tidings::Error::msg)?;
                 start.get_or_insert_with(Instant::now);
                 for (payload, headers) in round {
                     for (name, value) in &headers {
