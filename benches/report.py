@@ -67,6 +67,19 @@ for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl
         print(f"| {mode} | {impl} ({broker}) | {len(rs)} | {med([r['msgs_per_s'] for r in rs]):,.0f} | {lat(p50)} | {lat(p99)} | {med([r['max_rss_kb'] for r in rs]) / 1024:.1f} |")
     print()
 
+latency = lines("kafka-latency.jsonl")
+if latency:
+    g = defaultdict(list)
+    for r in latency:
+        g[(r["fetch_wait_ms"], r["impl"])].append(r)
+    print("### Kafka (Tansu), end-to-end latency at a steady rate\n")
+    print("| consumer fetch wait | implementation | runs | p50 latency | p99 latency | peak RSS (MB) |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for (wait, impl), rs in sorted(g.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+        p50, p99 = med([r.get("p50_us") for r in rs]), med([r.get("p99_us") for r in rs])
+        print(f"| {wait} ms | {impl} | {len(rs)} | {p50 / 1000:,.2f} ms | {p99 / 1000:,.2f} ms | {med([r['max_rss_kb'] for r in rs]) / 1024:.1f} |")
+    print()
+
 instr = lines("instr.jsonl")
 if instr:
     print("### Instructions and allocations per message (callgrind, DHAT)\n")

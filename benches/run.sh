@@ -2,10 +2,11 @@
 # The benchmarks of docs/benchmarks.md, tidings beside its peers, in one run on one machine.
 #
 #   bash benches/run.sh spec      # --asyncapi: tidings vs RustStream vs FastStream (time, RSS, parser)
-#   bash benches/run.sh memory    # in-memory broker: consume/publish throughput, latency, RSS
+#   bash benches/run.sh memory    # in-memory broker: consume/publish throughput, latency (flood and 1,000/s), RSS
 #   bash benches/run.sh rss       # idle RSS of a service; RSS as a publisher runs ahead
 #   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
 #   bash benches/run.sh kafka-cpu # Kafka consume: instructions (callgrind) and CPU time a message, vs raw rdkafka
+#   bash benches/run.sh kafka-latency # Kafka end-to-end latency at a steady rate, vs raw rdkafka and FastStream
 #   bash benches/run.sh sqs       # SQS (moto on 127.0.0.1:4566): tidings vs raw aws-sdk-sqs
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
 #   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
@@ -105,6 +106,11 @@ memory() {
       "$PEER_BIN/memory" "$mode" --n "$N" | tee -a "$f"
     done
   done
+  # A message's own latency: 1,000 a second, LAT_N (default 10,000) messages a run.
+  for _ in $(seq "$RUNS"); do
+    "$REL/memory" latency --n "${LAT_N:-10000}" 2>/dev/null | tee -a "$f"
+    "$PEER_BIN/memory" latency --n "${LAT_N:-10000}" | tee -a "$f"
+  done
   # FastStream's TestKafkaBroker runs the handler inside publish, at a few hundred a
   # second here: fewer messages, one run.
   (cd "$HERE/peers/faststream" && "$PY" bench_memory.py consume --n "${FS_N:-2000}" 2>/dev/null) | tee -a "$f"
@@ -172,11 +178,12 @@ case "${1:-all}" in
   rss) rss ;;
   kafka) kafka ;;
   kafka-cpu) bash "$HERE/kafka-cpu.sh" ;;
+  kafka-latency) bash "$HERE/kafka-latency.sh" ;;
   sqs) sqs ;;
   build) build ;;
   tooling) tooling ;;
   chart) chart ;;
   instr) instr ;;
-  all) spec; memory; instr; rss; kafka; bash "$HERE/kafka-cpu.sh"; sqs; build; tooling; chart ;;
-  *) echo "usage: $0 [spec|memory|instr|rss|kafka|kafka-cpu|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
+  all) spec; memory; instr; rss; kafka; bash "$HERE/kafka-cpu.sh"; bash "$HERE/kafka-latency.sh"; sqs; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|instr|rss|kafka|kafka-cpu|kafka-latency|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 # SQS broker. Each run uses queues of its own (a prefix with the time). JSON lines to
 # $BENCH_OUT/sqs.jsonl. moto is slow (a few dozen to a few hundred requests a second,
 # by the machine's load), so N defaults to 500 messages (SQS_N; pick it so a run takes a
-# minute or two); RUNS repetitions (default 3).
+# minute or two); RUNS repetitions (default 3). Each round also measures end-to-end latency
+# at a steady rate (`latency` rows: SQS_LAT_N messages at SQS_RATE a second).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -25,5 +26,14 @@ for r in $(seq "$RUNS"); do
   "$S" raw-publish --queue "${run}bench-orders" --n "$N" 2>/dev/null >/dev/null
   "$S" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   "$S" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f"
+  # Latency at a steady rate (SQS_RATE a second, default 20; SQS_LAT_N messages, default
+  # 200), each on a queue of its own; which goes first alternates.
+  lat=(raw tidings)
+  for i in 0 1; do
+    case ${lat[$(( (i + r) % 2 ))]} in
+      raw) "$S" raw-latency --queue "${run}raw-latency" --n "${SQS_LAT_N:-200}" --rate "${SQS_RATE:-20}" 2>/dev/null | tee -a "$f" ;;
+      tidings) "$S" tidings-latency --prefix "${run}l-" --n "${SQS_LAT_N:-200}" --rate "${SQS_RATE:-20}" 2>/dev/null | tee -a "$f" ;;
+    esac
+  done
 done
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2

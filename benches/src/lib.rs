@@ -3,9 +3,9 @@
 //! reports it. The programs are in `src/bin/`; `benches/run.sh` runs them beside the
 //! peers (RustStream, FastStream, the raw clients) and `docs/benchmarks.md` has the figures.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use order_events::{OrderCreated, OrderItem};
 use rust_decimal::Decimal;
@@ -106,6 +106,55 @@ impl Recorder {
         v.sort_unstable();
         v
     }
+}
+
+/// Set by a latency run's consumer when its first unstamped (warm-up) message arrives.
+pub static WARM: AtomicBool = AtomicBool::new(false);
+
+/// The latency runs' publisher: unstamped warm-ups every 50 ms until the consumer has
+/// one ([`WARM`], at most a minute: a consumer group's first join is not latency), then
+/// `n` sends stamped with [`now_ns`], `rate` a second. `send(stamp)` makes the future of
+/// one send, which runs as a task of its own, so a confirmation that is slow to come
+/// never holds up the pace. Returns when the stamped sends began.
+pub async fn paced<F, Fut>(n: usize, rate: u32, mut send: F) -> Result<Instant, tidings::Error>
+where
+    F: FnMut(Option<u64>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !WARM.load(Ordering::Acquire) {
+        if Instant::now() > deadline {
+            return Err(tidings::Error::msg("no warm-up message came back within 60 s: is the consumer subscribed?"));
+        }
+        tokio::spawn(send(None));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let start = tokio::time::Instant::now();
+    let began = Instant::now();
+    for i in 0..n {
+        // Behind the pace (a late wake-up), the sends catch up at once: the offered load
+        // stays `rate` on average.
+        tokio::time::sleep_until(start + period.mul_f64(i as f64)).await;
+        tokio::spawn(send(Some(now_ns())));
+    }
+    Ok(began)
+}
+
+/// A latency run's handler: records the delivery's latency from its [`SENT_HEADER`]
+/// stamp, or, for an unstamped warm-up, sets [`WARM`].
+pub fn record_stamped(recorder: &Recorder, ctx: &tidings::Context) {
+    match ctx.incoming().and_then(|i| i.headers.get(SENT_HEADER)).and_then(|v| v.parse().ok()) {
+        Some(sent) => recorder.record(sent),
+        None => WARM.store(true, Ordering::Release),
+    }
+}
+
+/// Waits until `recorder` has all `n` stamped messages, for at most `limit`.
+pub async fn all_recorded(recorder: &Recorder, n: usize, limit: Duration) -> Result<(), tidings::Error> {
+    tokio::time::timeout(limit, recorder.finished()).await.map_err(|_| {
+        tidings::Error::msg(format!("{} of {n} stamped messages came back within {limit:?}", recorder.count()))
+    })
 }
 
 /// The `p`-th percentile (0..=100) of sorted values, nearest rank.

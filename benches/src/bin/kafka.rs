@@ -26,11 +26,23 @@
 //!   filled; its consumer group is `G` + `bench`, `G` defaulting to `P`).
 //! - `tidings-publish --prefix P`: N `Producer::publish`es (each returns once the broker
 //!   confirmed it), 256 in flight.
+//! - `raw-latency --topic T` and `tidings-latency --prefix P` (`--rate R`, default 1,000 a
+//!   second): end-to-end latency at a steady rate, not under a flood. One process
+//!   publishes N orders R a second (each JSON-encoded, stamped with the send time in a
+//!   header, its confirmation awaited in a task of its own so the pace never waits for
+//!   it) and consumes them; the handler records now minus the stamp. Before the timed
+//!   messages, unstamped warm-ups go out every 50 ms until the consumer has one: the
+//!   group's join is not latency. The raw client is a `FutureProducer` at tidings'
+//!   linger (1 ms) and a `StreamConsumer` reading the stamp from its headers.
+//!   `--fetch-wait-ms MS` sets the consumer's `fetch.wait.max.ms` (tidings' URL option
+//!   `fetch_wait_ms`): Tansu holds a fetch that finds nothing for that long, so at
+//!   librdkafka's default (500 ms) it, not the client, sets the latency.
 //!
 //! Throughput counts from the first message consumed (a group's first join is not
 //! message cost). Prints one JSON line like the in-memory bench.
 
 use std::hint::black_box;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -42,7 +54,9 @@ use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tidings::prelude::*;
 use tidings::PackageInfo;
-use tidings_benches::{arg, bench_order, publish_confirmed, Recorder, Report};
+use tidings_benches::{
+    all_recorded, arg, bench_order, paced, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
+};
 
 const BROKERS: &str = "127.0.0.1:9092";
 const IN_FLIGHT: usize = 256;
@@ -62,15 +76,31 @@ async fn consume_kafka(order: OrderCreated) {
 #[tidings::producer(channel = "bench.published")]
 static PUBLISHED: Producer<OrderCreated>;
 
-/// A raw consumer of `topic` from its start, in a group of its own (`group`-pid).
-fn raw_consumer<C: FromClientConfig + Consumer>(group: &str, topic: &str) -> Result<C, tidings::Error> {
-    let consumer: C = ClientConfig::new()
+/// The latency run's consumer: records send-to-handler time from the stamp the paced
+/// publisher sets; an unstamped message is a warm-up.
+#[tidings::consumer(channel = "bench.latency", group = "bench-latency")]
+async fn consume_latency(order: OrderCreated, ctx: Context) {
+    black_box(order.items.len());
+    record_stamped(&RECORDER, &ctx);
+}
+
+/// The typed producer of `tidings-latency`.
+#[tidings::producer(channel = "bench.latency")]
+static LATENCY: Producer<OrderCreated>;
+
+/// A raw consumer of `topic` from its start, in a group of its own (`group`-pid), with
+/// `extra` librdkafka settings.
+fn raw_consumer<C: FromClientConfig + Consumer>(group: &str, topic: &str, extra: &[(&str, String)]) -> Result<C, tidings::Error> {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", BROKERS)
         .set("group.id", format!("{group}-{}", std::process::id()))
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "6000")
-        .create()
-        .map_err(tidings::Error::msg)?;
+        .set("session.timeout.ms", "6000");
+    for (key, value) in extra {
+        config.set(*key, value);
+    }
+    let consumer: C = config.create().map_err(tidings::Error::msg)?;
     consumer.subscribe(&[topic]).map_err(tidings::Error::msg)?;
     Ok(consumer)
 }
@@ -165,7 +195,7 @@ async fn main() -> Result<(), tidings::Error> {
             let topic = text_arg("--topic");
             let str_decode = std::env::args().any(|a| a == "--str-decode");
             let read_headers = std::env::args().any(|a| a == "--headers");
-            let consumer: StreamConsumer = raw_consumer("raw", &topic)?;
+            let consumer: StreamConsumer = raw_consumer("raw", &topic, &[])?;
             let mut stream = consumer.stream();
             let mut start = None;
             let mut seen = 0;
@@ -207,7 +237,7 @@ async fn main() -> Result<(), tidings::Error> {
             // headers out and hands the round to a task, which decodes as tidings' codec
             // does. No framework: what the hop between two threads costs by itself.
             let topic = text_arg("--topic");
-            let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic)?;
+            let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic, &[])?;
             type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
             // A poll error ends the run (sent after the round it cut short), as the raw
             // `StreamConsumer` bench ends on one: not retried in a loop that would spin.
@@ -279,12 +309,15 @@ async fn main() -> Result<(), tidings::Error> {
             let mut app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
                 .ignore_env()
                 .args(Default::default())
-                .server("default", url);
+                .server("default", url)
+                // The latency run's consumer is not part of these: idle, on the embedded broker.
+                .server("idle", "memory://")
+                .route("bench.latency", "idle");
             if mode == "tidings-publish" {
                 // The binary's consumer is not part of a publish run: on an idle embedded
                 // server, no Kafka consumer group forms and polls beside the timed publishes
                 // (a service that only publishes has none).
-                app = app.server("idle", "memory://").route("bench.orders", "idle");
+                app = app.route("bench.orders", "idle");
             }
             let running = app.start_without_cli().await?;
             let ctx = running.context();
@@ -308,9 +341,114 @@ async fn main() -> Result<(), tidings::Error> {
             running.shutdown().await?;
             r
         }
+        "raw-latency" => {
+            let topic = text_arg("--topic");
+            let rate: u32 = arg("--rate", 1_000);
+            let producer: FutureProducer = ClientConfig::new()
+                .set("bootstrap.servers", BROKERS)
+                .set("enable.idempotence", "true")
+                .set("linger.ms", "1")
+                .create()
+                .map_err(tidings::Error::msg)?;
+            // The first send makes the topic, so the consumer finds it when it subscribes.
+            let order = std::sync::Arc::new(bench_order(1));
+            let first = serde_json::to_vec(&*order).map_err(tidings::Error::msg)?;
+            producer
+                .send(FutureRecord::<(), _>::to(&topic).payload(&first), Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| tidings::Error::msg(format!("first send to `{topic}`: {e}")))?;
+            // `--fetch-wait-ms`: librdkafka's `fetch.wait.max.ms` (its default is 500).
+            let fetch_wait = text_arg("--fetch-wait-ms");
+            let extra: Vec<_> = if fetch_wait.is_empty() { Vec::new() } else { vec![("fetch.wait.max.ms", fetch_wait.clone())] };
+            let consumer: StreamConsumer = raw_consumer("raw-latency", &topic, &extra)?;
+            RECORDER.arm(n);
+            let reader = tokio::spawn(async move {
+                let mut stream = consumer.stream();
+                while RECORDER.count() < n {
+                    let Some(m) = stream.next().await else { break };
+                    let m = m.map_err(tidings::Error::msg)?;
+                    let order: OrderCreated = serde_json::from_slice(m.payload().unwrap_or_default()).map_err(tidings::Error::msg)?;
+                    black_box(order.items.len());
+                    let sent = m.headers().and_then(|h| {
+                        h.iter()
+                            .find(|h| h.key == SENT_HEADER)
+                            .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
+                    });
+                    match sent {
+                        Some(sent) => RECORDER.record(sent),
+                        None => WARM.store(true, Ordering::Release),
+                    }
+                }
+                Ok::<_, tidings::Error>(())
+            });
+            let start = paced(n, rate, |stamp| {
+                let (producer, topic, order) = (producer.clone(), topic.clone(), order.clone());
+                async move {
+                    let payload = serde_json::to_vec(&*order).expect("an order encodes");
+                    let stamp = stamp.map(|s| s.to_string());
+                    let mut record = FutureRecord::<(), _>::to(&topic).payload(&payload);
+                    if let Some(stamp) = &stamp {
+                        record = record.headers(OwnedHeaders::new().insert(Header { key: SENT_HEADER, value: Some(stamp.as_str()) }));
+                    }
+                    if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
+                        eprintln!("send failed: {e}");
+                    }
+                }
+            })
+            .await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(60)).await?;
+            reader.abort();
+            Report { latencies: RECORDER.sorted(), ..report("latency", "rdkafka linger.ms=1", start.elapsed().as_secs_f64()) }
+        }
+        "tidings-latency" => {
+            let prefix = text_arg("--prefix");
+            let rate: u32 = arg("--rate", 1_000);
+            // `--fetch-wait-ms`: the URL's `fetch_wait_ms` (librdkafka's default, 500, without it).
+            let fetch_wait = match text_arg("--fetch-wait-ms") {
+                w if w.is_empty() => w,
+                w => format!("&fetch_wait_ms={w}"),
+            };
+            // More URL options, to try settings (as `tidings-consume --options`).
+            let options = match text_arg("--options") {
+                o if o.is_empty() => o,
+                o => format!("&{o}"),
+            };
+            let url = format!(
+                "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={prefix}&session_timeout_ms=6000&auto_offset_reset=earliest{fetch_wait}{options}"
+            );
+            RECORDER.arm(n);
+            // Only the latency consumer on Kafka: the others idle on the embedded broker.
+            let running = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
+                .ignore_env()
+                .args(Default::default())
+                .server("default", url)
+                .server("idle", "memory://")
+                .route("bench.orders", "idle")
+                .start_without_cli()
+                .await?;
+            let ctx = running.context();
+            let order = std::sync::Arc::new(bench_order(1));
+            let start = paced(n, rate, |stamp| {
+                let (ctx, order) = (ctx.clone(), order.clone());
+                async move {
+                    let options = match stamp {
+                        Some(stamp) => PublishOptions::default().header(SENT_HEADER, stamp.to_string()),
+                        None => PublishOptions::default(),
+                    };
+                    if let Err(e) = LATENCY.publish_with(&ctx, &*order, options).await {
+                        eprintln!("publish failed: {e}");
+                    }
+                }
+            })
+            .await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(60)).await?;
+            let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
+            running.shutdown().await?;
+            r
+        }
         other => {
             return Err(tidings::Error::msg(format!(
-                "unknown mode `{other}` (raw-publish, raw-consume, raw-consume-handoff, tidings-consume, tidings-publish)"
+                "unknown mode `{other}` (raw-publish, raw-consume, raw-consume-handoff, tidings-consume, tidings-publish, raw-latency, tidings-latency)"
             )))
         }
     };

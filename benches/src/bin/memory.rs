@@ -1,8 +1,10 @@
 //! tidings on the in-memory broker: `consume` (N orders through the real pipeline:
 //! delivery -> JSON decode -> handler -> ack, published meanwhile as fast as the bounded
 //! queue lets), `publish` (N typed publishes through a declared producer: encode, headers,
-//! enqueue) and `ahead` (a publisher running ahead of slow handlers: memory must stay
-//! flat). Prints one JSON line.
+//! enqueue), `ahead` (a publisher running ahead of slow handlers: memory must stay
+//! flat) and `latency` (`consume` at a steady `--rate`, default 1,000 a second: a
+//! message's own latency, the consumer idle between messages, not queueing behind a
+//! flood). Prints one JSON line.
 //!
 //! `memory consume --n 100000`
 
@@ -53,14 +55,20 @@ async fn main() -> Result<(), tidings::Error> {
     now_ns();
 
     let report = match mode.as_str() {
-        "consume" | "ahead" => {
+        "consume" | "ahead" | "latency" => {
             SLOW.store(mode == "ahead", Ordering::Relaxed);
+            // `latency`: one message every 1/rate s (a late wake-up catches up at once).
+            let period = (mode == "latency").then(|| Duration::from_secs_f64(1.0 / f64::from(arg("--rate", 1_000u32).max(1))));
             RECORDER.arm(n);
             let start = Instant::now();
             let publisher = {
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    for _ in 0..n {
+                    let paced_from = tokio::time::Instant::now();
+                    for i in 0..n {
+                        if let Some(period) = period {
+                            tokio::time::sleep_until(paced_from + period.mul_f64(i as f64)).await;
+                        }
                         let mut out = Outgoing { payload: body.clone(), ..Default::default() };
                         out.headers.insert_static(SENT_HEADER, now_ns().to_string());
                         ctx.publish_raw(CHANNEL, out).await?;
@@ -74,7 +82,11 @@ async fn main() -> Result<(), tidings::Error> {
             Report {
                 implementation: "tidings",
                 broker: "memory",
-                mode: if mode == "ahead" { "ahead" } else { "consume" },
+                mode: match mode.as_str() {
+                    "ahead" => "ahead",
+                    "latency" => "latency",
+                    _ => "consume",
+                },
                 n,
                 payload_bytes,
                 secs,
@@ -111,7 +123,7 @@ async fn main() -> Result<(), tidings::Error> {
                 latencies: Vec::new(),
             }
         }
-        other => return Err(tidings::Error::msg(format!("unknown mode `{other}` (consume, publish, ahead)"))),
+        other => return Err(tidings::Error::msg(format!("unknown mode `{other}` (consume, publish, ahead, latency)"))),
     };
     println!("{}", report.json());
     running.shutdown().await

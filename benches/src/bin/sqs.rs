@@ -10,6 +10,13 @@
 //!   so the consumer's `bench.orders` is the queue `P` + `bench-orders`).
 //! - `tidings-publish --prefix P`: N `Producer::publish`es (each returns once SQS
 //!   confirmed it), 32 in flight.
+//! - `raw-latency --queue Q` and `tidings-latency --prefix P` (`--rate R`, default 20 a
+//!   second: moto serves a few dozen requests a second): end-to-end latency at a steady
+//!   rate, as the Kafka bench's modes of the same names. One process sends N orders R a
+//!   second (each JSON-encoded, stamped with the send time in a message attribute, its
+//!   `SendMessage` awaited in a task of its own) and receives them as the consume modes
+//!   do (10 at most, long poll of 1 s, one `DeleteMessageBatch` a receive); the handler
+//!   records now minus the stamp.
 //!
 //! Throughput counts from the first message consumed. Prints one JSON line like the
 //! other benches. Dummy credentials (`test`) unless the environment has some. FastStream
@@ -19,12 +26,15 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use tidings::sqs::aws_sdk_sqs;
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageAttributeValue};
+use std::sync::atomic::Ordering;
 use futures::StreamExt;
 use order_events::OrderCreated;
 use tidings::prelude::*;
 use tidings::PackageInfo;
-use tidings_benches::{arg, bench_order, publish_confirmed, Recorder, Report};
+use tidings_benches::{
+    all_recorded, arg, bench_order, paced, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
+};
 
 const ENDPOINT: &str = "http://127.0.0.1:4566";
 const IN_FLIGHT: usize = 32;
@@ -43,6 +53,28 @@ async fn consume_sqs(order: OrderCreated) {
 /// The typed producer of `tidings-publish`.
 #[tidings::producer(channel = "bench.published")]
 static PUBLISHED: Producer<OrderCreated>;
+
+/// The latency run's consumer: records send-to-handler time from the stamp.
+#[tidings::consumer(channel = "bench.latency", group = "bench-latency")]
+async fn consume_latency(order: OrderCreated, ctx: Context) {
+    black_box(order.items.len());
+    record_stamped(&RECORDER, &ctx);
+}
+
+/// The typed producer of `tidings-latency`.
+#[tidings::producer(channel = "bench.latency")]
+static LATENCY: Producer<OrderCreated>;
+
+/// The app of the tidings modes on `url`, with the consumer a mode does not measure
+/// (`idle`) on the embedded broker, so it does not poll moto beside the measured one.
+fn bench_app(url: String, idle: &'static str) -> App {
+    App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
+        .ignore_env()
+        .args(Default::default())
+        .server("default", url)
+        .server("idle", "memory://")
+        .route(idle, "idle")
+}
 
 fn text_arg(name: &str) -> String {
     arg(name, String::new())
@@ -143,11 +175,7 @@ async fn main() -> Result<(), tidings::Error> {
             if mode == "tidings-consume" {
                 RECORDER.arm(n);
             }
-            let app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
-                .ignore_env()
-                .args(Default::default())
-                .server("default", url);
-            let running = app.start_without_cli().await?;
+            let running = bench_app(url, "bench.latency").start_without_cli().await?;
             let ctx = running.context();
             let r = if mode == "tidings-consume" {
                 RECORDER.finished().await;
@@ -167,9 +195,101 @@ async fn main() -> Result<(), tidings::Error> {
             running.shutdown().await?;
             r
         }
+        "raw-latency" => {
+            let rate: u32 = arg("--rate", 20);
+            let client = raw_client().await?;
+            let url = queue_url(&client, &text_arg("--queue")).await?;
+            RECORDER.arm(n);
+            let reader = {
+                let (client, url) = (client.clone(), url.clone());
+                tokio::spawn(async move {
+                    while RECORDER.count() < n {
+                        let received = client
+                            .receive_message()
+                            .queue_url(&url)
+                            .max_number_of_messages(10)
+                            .wait_time_seconds(1)
+                            .message_attribute_names("All")
+                            .send()
+                            .await
+                            .map_err(fail)?;
+                        let mut deletes = Vec::new();
+                        for (i, m) in received.messages().iter().enumerate() {
+                            let order: OrderCreated = serde_json::from_str(m.body().unwrap_or_default()).map_err(fail)?;
+                            black_box(order.items.len());
+                            let sent = m
+                                .message_attributes()
+                                .and_then(|a| a.get(SENT_HEADER))
+                                .and_then(|v| v.string_value()?.parse::<u64>().ok());
+                            match sent {
+                                Some(sent) => RECORDER.record(sent),
+                                None => WARM.store(true, Ordering::Release),
+                            }
+                            let handle = m.receipt_handle().unwrap_or_default();
+                            deletes.push(
+                                DeleteMessageBatchRequestEntry::builder()
+                                    .id(i.to_string())
+                                    .receipt_handle(handle)
+                                    .build()
+                                    .map_err(fail)?,
+                            );
+                        }
+                        if !deletes.is_empty() {
+                            client.delete_message_batch().queue_url(&url).set_entries(Some(deletes)).send().await.map_err(fail)?;
+                        }
+                    }
+                    Ok::<_, tidings::Error>(())
+                })
+            };
+            let order = std::sync::Arc::new(bench_order(1));
+            let start = paced(n, rate, |stamp| {
+                let (client, url, order) = (client.clone(), url.clone(), order.clone());
+                async move {
+                    let body = serde_json::to_string(&*order).expect("an order encodes");
+                    let mut send = client.send_message().queue_url(&url).message_body(body);
+                    if let Some(stamp) = stamp {
+                        let value = MessageAttributeValue::builder().data_type("String").string_value(stamp.to_string()).build();
+                        send = send.message_attributes(SENT_HEADER, value.expect("a string attribute"));
+                    }
+                    if let Err(e) = send.send().await {
+                        eprintln!("send failed: {e}");
+                    }
+                }
+            })
+            .await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
+            reader.abort();
+            Report { latencies: RECORDER.sorted(), ..report("latency", "aws-sdk-sqs", start.elapsed().as_secs_f64()) }
+        }
+        "tidings-latency" => {
+            let rate: u32 = arg("--rate", 20);
+            let prefix = text_arg("--prefix");
+            let url = format!("sqs://us-east-1?endpoint={ENDPOINT}&create=true&queue_prefix={prefix}&wait_time_s=1");
+            RECORDER.arm(n);
+            let running = bench_app(url, "bench.orders").start_without_cli().await?;
+            let ctx = running.context();
+            let order = std::sync::Arc::new(bench_order(1));
+            let start = paced(n, rate, |stamp| {
+                let (ctx, order) = (ctx.clone(), order.clone());
+                async move {
+                    let options = match stamp {
+                        Some(stamp) => PublishOptions::default().header(SENT_HEADER, stamp.to_string()),
+                        None => PublishOptions::default(),
+                    };
+                    if let Err(e) = LATENCY.publish_with(&ctx, &*order, options).await {
+                        eprintln!("publish failed: {e}");
+                    }
+                }
+            })
+            .await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
+            let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
+            running.shutdown().await?;
+            r
+        }
         other => {
             return Err(tidings::Error::msg(format!(
-                "unknown mode `{other}` (raw-publish, raw-consume, tidings-consume, tidings-publish)"
+                "unknown mode `{other}` (raw-publish, raw-consume, tidings-consume, tidings-publish, raw-latency, tidings-latency)"
             )))
         }
     };

@@ -1073,6 +1073,9 @@ pub(crate) fn subscribe(
         // librdkafka requires the heartbeat to be well under the session timeout.
         cc.set("heartbeat.interval.ms", (ms / 3).clamp(1, 3000).to_string());
     }
+    if let Some(wait) = config.fetch_wait {
+        cc.set("fetch.wait.max.ms", wait.as_millis().to_string());
+    }
     // A pattern subscription finds new matching topics at each metadata refresh:
     // librdkafka's 5 minutes is too slow for a channel like `orders.{region}.created`.
     let refresh = match (config.metadata_refresh, &selector) {

@@ -1,7 +1,8 @@
 //! RustStream on its in-memory broker, the same scenarios as tidings' `memory` bench:
 //! `consume` (N orders: delivery -> JSON decode -> handler -> ack, published meanwhile),
-//! `publish` (N typed publishes) and `ahead` (slow handlers, 8 workers as tidings'
-//! default: memory as the publisher runs ahead). Prints one JSON line in the same shape.
+//! `publish` (N typed publishes), `ahead` (slow handlers, 8 workers as tidings'
+//! default: memory as the publisher runs ahead) and `latency` (`consume` at a steady
+//! `--rate`, default 1,000 a second). Prints one JSON line in the same shape.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -119,14 +120,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let payload_bytes = body.len();
     now_ns();
     let (secs, latencies, mode_name) = match mode.as_str() {
-        "consume" | "ahead" => {
+        "consume" | "ahead" | "latency" => {
             let channel = if mode == "ahead" { "bench.slow" } else { "bench.orders" };
+            // `latency`: one message every 1/rate s (a late wake-up catches up at once).
+            let period = (mode == "latency").then(|| Duration::from_secs_f64(1.0 / arg("--rate", 1_000).max(1) as f64));
             let _ = RECORDER.slots.set((0..n).map(|_| AtomicU64::new(0)).collect());
             let start = Instant::now();
             let p = publisher.clone();
             let body = body.clone();
             let task = tokio::spawn(async move {
-                for _ in 0..n {
+                let paced_from = tokio::time::Instant::now();
+                for i in 0..n {
+                    if let Some(period) = period {
+                        tokio::time::sleep_until(paced_from + period.mul_f64(i as f64)).await;
+                    }
                     let mut headers = HeaderMap::new();
                     headers.insert(Str::from_static(SENT_HEADER), now_ns().to_string());
                     p.publish(OutgoingMessage::new(channel, &body[..]).with_headers(headers), None).await.expect("publish");
@@ -137,7 +144,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             task.await?;
             let mut v: Vec<u64> = RECORDER.slots.get().map(|s| s.iter().map(|a| a.load(Ordering::Relaxed)).collect()).unwrap_or_default();
             v.sort_unstable();
-            (secs, v, if mode == "ahead" { "ahead" } else { "consume" })
+            (secs, v, match mode.as_str() {
+                "ahead" => "ahead",
+                "latency" => "latency",
+                _ => "consume",
+            })
         }
         "publish" => {
             let start = Instant::now();
