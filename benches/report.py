@@ -50,7 +50,7 @@ if spec:
             print(f"| {r['name']} | {r['code_kb']:,} | {r['executed_pages']} | {r['expected_resident_code_kb']:,} | {r['min_kb']:,} to {r['max_kb']:,} |")
         print()
 
-for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl", "In-memory broker, tidings before the hot-path changes"), ("kafka.jsonl", "Kafka (Tansu)"), ("kafka-before.jsonl", "Kafka (Tansu), tidings before the consumer changes"), ("sqs.jsonl", "SQS (moto)")):
+for fname, title in (("memory.jsonl", "In-memory broker"), ("memory-before.jsonl", "In-memory broker, tidings before the hot-path changes"), ("kafka.jsonl", "Kafka (Tansu)"), ("kafka-before.jsonl", "Kafka (Tansu), tidings before the consumer changes"), ("sqs.jsonl", "SQS (moto)"), ("sqs-latency.jsonl", "SQS (moto), latency at 20 messages a second")):
     rows = lines(fname)
     if not rows:
         continue

@@ -27,11 +27,13 @@ for r in $(seq "$RUNS"); do
   "$S" tidings-consume --prefix "$run" --n "$N" 2>/dev/null | tee -a "$f"
   "$S" tidings-publish --prefix "${run}p-" --n "$N" 2>/dev/null | tee -a "$f"
   # Latency at a steady rate (SQS_RATE a second, default 20; SQS_LAT_N messages, default
-  # 200), each on a queue of its own; which goes first alternates.
-  lat=(raw tidings)
-  for i in 0 1; do
-    case ${lat[$(( (i + r) % 2 ))]} in
+  # 200), each on a queue of its own; the order rotates.
+  # `rawh` also sends the four headers tidings sets, as message attributes.
+  lat=(raw rawh tidings)
+  for i in 0 1 2; do
+    case ${lat[$(( (i + r) % 3 ))]} in
       raw) "$S" raw-latency --queue "${run}raw-latency" --n "${SQS_LAT_N:-200}" --rate "${SQS_RATE:-20}" 2>/dev/null | tee -a "$f" ;;
+      rawh) "$S" raw-latency --headers --queue "${run}rawh-latency" --n "${SQS_LAT_N:-200}" --rate "${SQS_RATE:-20}" 2>/dev/null | tee -a "$f" ;;
       tidings) "$S" tidings-latency --prefix "${run}l-" --n "${SQS_LAT_N:-200}" --rate "${SQS_RATE:-20}" 2>/dev/null | tee -a "$f" ;;
     esac
   done

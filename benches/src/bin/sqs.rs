@@ -16,7 +16,9 @@
 //!   second (each JSON-encoded, stamped with the send time in a message attribute, its
 //!   `SendMessage` awaited in a task of its own) and receives them as the consume modes
 //!   do (10 at most, long poll of 1 s, one `DeleteMessageBatch` a receive); the handler
-//!   records now minus the stamp.
+//!   records now minus the stamp. `raw-latency --headers` also sends the four headers
+//!   a tidings publish carries (content type, correlation id, message name,
+//!   `traceparent`) as message attributes.
 //!
 //! Throughput counts from the first message consumed. Prints one JSON line like the
 //! other benches. Dummy credentials (`test`) unless the environment has some. FastStream
@@ -197,6 +199,8 @@ async fn main() -> Result<(), tidings::Error> {
         }
         "raw-latency" => {
             let rate: u32 = arg("--rate", 20);
+            // `--headers`: also the four headers a tidings publish carries (like for like).
+            let with_headers = std::env::args().any(|a| a == "--headers");
             let client = raw_client().await?;
             let url = queue_url(&client, &text_arg("--queue")).await?;
             RECORDER.arm(n);
@@ -247,9 +251,18 @@ async fn main() -> Result<(), tidings::Error> {
                 async move {
                     let body = serde_json::to_string(&*order).expect("an order encodes");
                     let mut send = client.send_message().queue_url(&url).message_body(body);
+                    let text = |v: &str| MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("a string attribute");
                     if let Some(stamp) = stamp {
-                        let value = MessageAttributeValue::builder().data_type("String").string_value(stamp.to_string()).build();
-                        send = send.message_attributes(SENT_HEADER, value.expect("a string attribute"));
+                        send = send.message_attributes(SENT_HEADER, text(&stamp.to_string()));
+                    }
+                    if with_headers {
+                        // The four headers a tidings publish carries, as message attributes.
+                        let correlation = uuid::Uuid::new_v4().hyphenated().to_string();
+                        send = send
+                            .message_attributes("content-type", text("application/json"))
+                            .message_attributes("correlation-id", text(&correlation))
+                            .message_attributes("x-tidings-message", text("OrderCreated"))
+                            .message_attributes("traceparent", text(tidings::broker::header::new_traceparent().as_str()));
                     }
                     if let Err(e) = send.send().await {
                         eprintln!("send failed: {e}");
@@ -259,7 +272,8 @@ async fn main() -> Result<(), tidings::Error> {
             .await?;
             all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
             reader.abort();
-            Report { latencies: RECORDER.sorted(), ..report("latency", "aws-sdk-sqs", start.elapsed().as_secs_f64()) }
+            let name = if with_headers { "aws-sdk-sqs + headers" } else { "aws-sdk-sqs" };
+            Report { latencies: RECORDER.sorted(), ..report("latency", name, start.elapsed().as_secs_f64()) }
         }
         "tidings-latency" => {
             let rate: u32 = arg("--rate", 20);
