@@ -1022,6 +1022,44 @@ impl ConsumerHandle {
     }
 }
 
+/// The librdkafka settings of one consumer of `group`: the server's common ones, manual
+/// offset storing and commits (tidings commits what its handlers settled), where a group
+/// without offsets starts, and the URL's consumer options.
+fn client_config(config: &KafkaConfig, group: &str, reset: &str, selector: &TopicSelector) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    for (k, v) in config.common() {
+        cc.set(k, v);
+    }
+    cc.set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", reset)
+        // Subscribing to a topic nobody published to yet creates it (where the broker
+        // allows), so the group gets its partitions without waiting for a publisher.
+        .set("allow.auto.create.topics", "true");
+    if let Some(session) = config.session_timeout {
+        let ms = session.as_millis() as u64;
+        cc.set("session.timeout.ms", ms.to_string());
+        // librdkafka requires the heartbeat to be well under the session timeout.
+        cc.set("heartbeat.interval.ms", (ms / 3).clamp(1, 3000).to_string());
+    }
+    if let Some(wait) = config.fetch_wait {
+        cc.set("fetch.wait.max.ms", wait.as_millis().to_string());
+    }
+    // A pattern subscription finds new matching topics at each metadata refresh:
+    // librdkafka's 5 minutes is too slow for a channel like `orders.{region}.created`.
+    let refresh = match (config.metadata_refresh, selector) {
+        (Some(r), _) => Some(r),
+        (None, TopicSelector::Pattern(_)) => Some(PATTERN_METADATA_REFRESH),
+        (None, TopicSelector::Topic(_)) => None,
+    };
+    if let Some(refresh) = refresh {
+        cc.set("topic.metadata.refresh.interval.ms", refresh.as_millis().to_string());
+    }
+    cc
+}
+
 /// Subscribes one consumer: creates its consumer, joins the group, starts polling.
 pub(crate) fn subscribe(
     server: &str,
@@ -1055,37 +1093,7 @@ pub(crate) fn subscribe(
         generation: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
-    let mut cc = ClientConfig::new();
-    for (k, v) in config.common() {
-        cc.set(k, v);
-    }
-    cc.set("group.id", &group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "false")
-        .set("auto.offset.reset", reset)
-        // Subscribing to a topic nobody published to yet creates it (where the broker
-        // allows), so the group gets its partitions without waiting for a publisher.
-        .set("allow.auto.create.topics", "true");
-    if let Some(session) = config.session_timeout {
-        let ms = session.as_millis() as u64;
-        cc.set("session.timeout.ms", ms.to_string());
-        // librdkafka requires the heartbeat to be well under the session timeout.
-        cc.set("heartbeat.interval.ms", (ms / 3).clamp(1, 3000).to_string());
-    }
-    if let Some(wait) = config.fetch_wait {
-        cc.set("fetch.wait.max.ms", wait.as_millis().to_string());
-    }
-    // A pattern subscription finds new matching topics at each metadata refresh:
-    // librdkafka's 5 minutes is too slow for a channel like `orders.{region}.created`.
-    let refresh = match (config.metadata_refresh, &selector) {
-        (Some(r), _) => Some(r),
-        (None, TopicSelector::Pattern(_)) => Some(PATTERN_METADATA_REFRESH),
-        (None, TopicSelector::Topic(_)) => None,
-    };
-    if let Some(refresh) = refresh {
-        cc.set("topic.metadata.refresh.interval.ms", refresh.as_millis().to_string());
-    }
+    let cc = client_config(config, &group, reset, &selector);
     let context = GroupContext { shared: shared.clone() };
     let consumer: BaseConsumer<GroupContext> = cc
         .create_with_context(context)
@@ -1423,6 +1431,35 @@ fn to_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_url_options_reach_the_consumers_librdkafka_settings() {
+        let config = |url: &str| KafkaConfig::from_url_and_env("t", url, |_| None).unwrap();
+        let topic = crate::topic::selector("", "orders.created").unwrap();
+        let pattern = crate::topic::selector("", "orders.{region}.created").unwrap();
+
+        let tuned = client_config(
+            &config("kafka://b:9092?fetch_wait_ms=10&session_timeout_ms=6000&metadata_refresh_ms=1000"),
+            "g1",
+            "earliest",
+            &topic,
+        );
+        assert_eq!(tuned.get("group.id"), Some("g1"));
+        assert_eq!(tuned.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(tuned.get("enable.auto.commit"), Some("false"), "tidings commits what was settled");
+        assert_eq!(tuned.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(tuned.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(tuned.get("heartbeat.interval.ms"), Some("2000"));
+        assert_eq!(tuned.get("topic.metadata.refresh.interval.ms"), Some("1000"));
+
+        // Unset options are librdkafka's defaults, except a pattern's metadata refresh.
+        let plain = client_config(&config("kafka://b:9092"), "g2", "latest", &topic);
+        for key in ["fetch.wait.max.ms", "session.timeout.ms", "topic.metadata.refresh.interval.ms"] {
+            assert_eq!(plain.get(key), None, "{key}");
+        }
+        let by_pattern = client_config(&config("kafka://b:9092"), "g3", "latest", &pattern);
+        assert_eq!(by_pattern.get("topic.metadata.refresh.interval.ms"), Some("5000"));
+    }
 
     /// A consumer's shared state with no broker behind it (the producer connects lazily
     /// and is never used here).
