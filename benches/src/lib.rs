@@ -141,6 +141,30 @@ where
     Ok(began)
 }
 
+/// The latency runs' tidings publisher: [`paced`] `publish_with`es of the bench order
+/// through `producer`, each stamped in a [`SENT_HEADER`] header (the warm-ups without).
+pub async fn paced_publishes(
+    ctx: &tidings::Context,
+    producer: &'static tidings::Producer<OrderCreated>,
+    n: usize,
+    rate: u32,
+) -> Result<Instant, tidings::Error> {
+    let order = std::sync::Arc::new(bench_order(1));
+    paced(n, rate, |stamp| {
+        let (ctx, order) = (ctx.clone(), order.clone());
+        async move {
+            let options = match stamp {
+                Some(stamp) => tidings::PublishOptions::default().header(SENT_HEADER, stamp.to_string()),
+                None => tidings::PublishOptions::default(),
+            };
+            if let Err(e) = producer.publish_with(&ctx, &*order, options).await {
+                eprintln!("publish failed: {e}");
+            }
+        }
+    })
+    .await
+}
+
 /// A latency run's handler: records the delivery's latency from its [`SENT_HEADER`]
 /// stamp, or, for an unstamped warm-up, sets [`WARM`].
 pub fn record_stamped(recorder: &Recorder, ctx: &tidings::Context) {

@@ -35,7 +35,7 @@ use order_events::OrderCreated;
 use tidings::prelude::*;
 use tidings::PackageInfo;
 use tidings_benches::{
-    all_recorded, arg, bench_order, paced, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
+    all_recorded, arg, bench_order, paced, paced_publishes, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
 };
 
 const ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -282,20 +282,7 @@ async fn main() -> Result<(), tidings::Error> {
             RECORDER.arm(n);
             let running = bench_app(url, "bench.orders").start_without_cli().await?;
             let ctx = running.context();
-            let order = std::sync::Arc::new(bench_order(1));
-            let start = paced(n, rate, |stamp| {
-                let (ctx, order) = (ctx.clone(), order.clone());
-                async move {
-                    let options = match stamp {
-                        Some(stamp) => PublishOptions::default().header(SENT_HEADER, stamp.to_string()),
-                        None => PublishOptions::default(),
-                    };
-                    if let Err(e) = LATENCY.publish_with(&ctx, &*order, options).await {
-                        eprintln!("publish failed: {e}");
-                    }
-                }
-            })
-            .await?;
+            let start = paced_publishes(&ctx, &LATENCY, n, rate).await?;
             all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
             let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
             running.shutdown().await?;
