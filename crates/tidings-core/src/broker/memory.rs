@@ -25,6 +25,16 @@ use crate::error::Error;
 /// Default queue length per consumer group.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
+/// Queued messages from which each new one wakes another consumer. A message that finds
+/// the queue empty wakes one; one that finds a message or two there does not: the
+/// consumer woken for the first is on its way and takes them in turn. Waking a second
+/// consumer for them made tokio move the first one to the runtime's other thread, which
+/// it then had to wake: at a steady 1,000 messages a second, about one message in
+/// thirteen comes right behind another, and those waited for a thread's wake-up
+/// (docs/benchmarks.md, "A ninth session"). A queue that grows past this is a flood, and
+/// every message wakes a consumer, so the runtime's threads decode in parallel.
+const WAKE_MORE_AT: usize = 2;
+
 /// A message the broker gave up on (a rejected delivery), with the reason.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
@@ -129,14 +139,18 @@ impl Group {
         self.enqueue(message);
     }
 
-    /// Adds a message now (the bound is the caller's) and wakes a waiting consumer.
+    /// Adds a message now (the bound is the caller's) and wakes a waiting consumer when
+    /// the message needs one (see [`WAKE_MORE_AT`]).
     fn enqueue(&self, message: Incoming) {
         let mut queue = lock(&self.queue);
+        let before = queue.len();
         queue.push_back(message);
         self.len.store(queue.len(), Ordering::SeqCst);
         drop(queue);
         // With no consumer waiting, a permit for the next one to wait: it then looks again.
-        self.arrived.notify_one();
+        if before == 0 || before >= WAKE_MORE_AT {
+            self.arrived.notify_one();
+        }
     }
 
     /// Messages queued.
@@ -175,6 +189,12 @@ impl Group {
         let len = queue.len();
         self.len.store(len, Ordering::SeqCst);
         drop(queue);
+        // Messages `enqueue` woke no one for: the next consumer. Woken from this one, it
+        // runs after it on this thread (or another thread takes it), and the message goes
+        // to whichever comes back first, this one included.
+        if len > 0 && len < WAKE_MORE_AT {
+            self.arrived.notify_one();
+        }
         if self.publishers_waiting.load(Ordering::SeqCst) > 0 && len <= self.resume_at {
             self.room.notify_waiters();
         }
