@@ -561,6 +561,41 @@ mod tests {
         assert_eq!(b.in_flight(), 0);
     }
 
+
+    /// Two messages in a row wake one consumer (the second finds the first queued), and
+    /// the consumer that takes the first wakes another for the second: a slow handler
+    /// of the first never holds the second up while a consumer waits. On one thread, so
+    /// that both are queued before either consumer runs.
+    #[tokio::test]
+    async fn a_message_left_behind_wakes_the_next_consumer() {
+        let b = MemoryBroker::new(16);
+        let sub: Arc<dyn Subscription> = Arc::from(b.subscribe(spec("orders", Some("g"))).await.unwrap());
+        // Two consumers waiting before anything is published.
+        let (first, second) = (sub.clone(), sub.clone());
+        let (took_first, took_first_rx) = tokio::sync::oneshot::channel();
+        let slow = tokio::spawn(async move {
+            let d = first.next().await.expect("a delivery");
+            took_first.send(()).unwrap();
+            // Holds its message (a slow handler) until the other one got the second.
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            d
+        });
+        let other = tokio::spawn(async move { second.next().await.expect("a delivery") });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.publish("orders", msg("one")).await.unwrap();
+        b.publish("orders", msg("two")).await.unwrap();
+        // Whichever consumer was woken first takes `one`; the other must get `two`.
+        let both = async {
+            took_first_rx.await.unwrap();
+            other.await.unwrap()
+        };
+        let d = tokio::time::timeout(Duration::from_secs(5), both)
+            .await
+            .expect("each consumer got a message while the first one was held");
+        assert_eq!(b.in_flight(), 2);
+        d.acker.ack().await.unwrap();
+        slow.abort();
+    }
     #[tokio::test]
     async fn try_next_takes_what_is_queued_and_never_waits() {
         let b = MemoryBroker::new(16);
