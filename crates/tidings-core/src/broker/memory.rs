@@ -26,8 +26,9 @@ use crate::error::Error;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Queued messages from which each new one wakes another consumer. A message that finds
-/// the queue empty wakes one; one that finds a message or two there does not: the
-/// consumer woken for the first is on its way and takes them in turn. Waking a second
+/// the queue empty wakes one; one that finds a single message there does not: the
+/// consumer woken for that one is on its way and takes both in turn (and the consumer
+/// that takes a message and leaves one behind wakes the next). Waking a second
 /// consumer for them made tokio move the first one to the runtime's other thread, which
 /// it then had to wake: at a steady 1,000 messages a second, about one message in
 /// thirteen comes right behind another, and those waited for a thread's wake-up
@@ -561,7 +562,6 @@ mod tests {
         assert_eq!(b.in_flight(), 0);
     }
 
-
     /// Two messages in a row wake one consumer (the second finds the first queued), and
     /// the consumer that takes the first wakes another for the second: a slow handler
     /// of the first never holds the second up while a consumer waits. On one thread, so
@@ -596,6 +596,7 @@ mod tests {
         d.acker.ack().await.unwrap();
         slow.abort();
     }
+
     #[tokio::test]
     async fn try_next_takes_what_is_queued_and_never_waits() {
         let b = MemoryBroker::new(16);
