@@ -165,20 +165,56 @@ pub async fn paced_publishes(
     .await
 }
 
-/// A latency run's handler: records the delivery's latency from its [`SENT_HEADER`]
-/// stamp, or, for an unstamped warm-up, sets [`WARM`].
-pub fn record_stamped(recorder: &Recorder, ctx: &tidings::Context) {
-    match ctx.incoming().and_then(|i| i.headers.get(SENT_HEADER)).and_then(|v| v.parse().ok()) {
+/// A latency run's consumer, for one message: records its latency from its send-time
+/// stamp, or, for an unstamped warm-up (`None`), sets [`WARM`].
+pub fn record_sent(recorder: &Recorder, sent: Option<u64>) {
+    match sent {
         Some(sent) => recorder.record(sent),
         None => WARM.store(true, Ordering::Release),
     }
 }
 
-/// Waits until `recorder` has all `n` stamped messages, for at most `limit`.
-pub async fn all_recorded(recorder: &Recorder, n: usize, limit: Duration) -> Result<(), tidings::Error> {
-    tokio::time::timeout(limit, recorder.finished()).await.map_err(|_| {
-        tidings::Error::msg(format!("{} of {n} stamped messages came back within {limit:?}", recorder.count()))
-    })
+/// A latency run's tidings handler: [`record_sent`] with the delivery's [`SENT_HEADER`].
+pub fn record_stamped(recorder: &Recorder, ctx: &tidings::Context) {
+    record_sent(recorder, ctx.incoming().and_then(|i| i.headers.get(SENT_HEADER)).and_then(|v| v.parse().ok()));
+}
+
+/// Waits until `recorder` has all `n` stamped messages, for at most `limit`. With the
+/// raw clients' `reader` task, a reader that fails or stops first ends the wait at once,
+/// with its error, instead of at the limit.
+pub async fn all_recorded(
+    recorder: &Recorder,
+    n: usize,
+    limit: Duration,
+    reader: Option<&mut tokio::task::JoinHandle<Result<(), tidings::Error>>>,
+) -> Result<(), tidings::Error> {
+    let waited = async {
+        tokio::time::timeout(limit, recorder.finished()).await.map_err(|_| {
+            tidings::Error::msg(format!("{} of {n} stamped messages came back within {limit:?}", recorder.count()))
+        })
+    };
+    let Some(reader) = reader else { return waited.await };
+    tokio::select! {
+        biased;
+        done = waited => done,
+        ended = reader => Err(match ended {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => tidings::Error::msg(format!("the consumer stopped after {} of {n} stamped messages", recorder.count())),
+            Err(e) => tidings::Error::msg(format!("the consumer task failed: {e}")),
+        }),
+    }
+}
+
+/// The app of a bench's tidings modes, its broker at `url`, with the consumers of
+/// `idle` channels (those the mode does not measure) on an embedded broker, so they do
+/// not poll the measured broker beside the measured consumer.
+pub fn bench_app(url: String, idle: &[&str]) -> tidings::App {
+    let app = tidings::App::new(tidings::PackageInfo { name: "bench", version: "0.0.0", description: "" })
+        .ignore_env()
+        .args(Default::default())
+        .server("default", url)
+        .server("idle", "memory://");
+    idle.iter().fold(app, |app, channel| app.route(*channel, "idle"))
 }
 
 /// The `p`-th percentile (0..=100) of sorted values, nearest rank.

@@ -42,7 +42,6 @@
 //! message cost). Prints one JSON line like the in-memory bench.
 
 use std::hint::black_box;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -53,9 +52,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tidings::prelude::*;
-use tidings::PackageInfo;
 use tidings_benches::{
-    all_recorded, arg, bench_order, paced, paced_publishes, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
+    all_recorded, arg, bench_app, bench_order, paced, paced_publishes, publish_confirmed, record_sent, record_stamped, Recorder,
+    Report, SENT_HEADER,
 };
 
 const BROKERS: &str = "127.0.0.1:9092";
@@ -107,6 +106,16 @@ fn raw_consumer<C: FromClientConfig + Consumer>(group: &str, topic: &str, extra:
 
 fn text_arg(name: &str) -> String {
     arg(name, String::new())
+}
+
+/// More of the URL's query from `--name value`: `&key=value`, or `&value` itself when
+/// `key` is empty (`--options a=1&b=2`); nothing without the argument.
+fn query_arg(name: &str, key: &str) -> String {
+    match text_arg(name) {
+        v if v.is_empty() => v,
+        v if key.is_empty() => format!("&{v}"),
+        v => format!("&{key}={v}"),
+    }
 }
 
 #[tidings::main]
@@ -296,30 +305,19 @@ async fn main() -> Result<(), tidings::Error> {
             // Two builds reading one topic need consumer groups of their own.
             let group_prefix = arg("--group-prefix", prefix.clone());
             // More URL options (`--options max_buffered=5000&commit_batch=1000`), to try settings.
-            let options = match text_arg("--options") {
-                o if o.is_empty() => o,
-                o => format!("&{o}"),
-            };
+            let options = query_arg("--options", "");
             let url = format!(
                 "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={group_prefix}&session_timeout_ms=6000&auto_offset_reset=earliest{options}"
             );
             if mode == "tidings-consume" {
                 RECORDER.arm(n);
             }
-            let mut app = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
-                .ignore_env()
-                .args(Default::default())
-                .server("default", url)
-                // The latency run's consumer is not part of these: idle, on the embedded broker.
-                .server("idle", "memory://")
-                .route("bench.latency", "idle");
-            if mode == "tidings-publish" {
-                // The binary's consumer is not part of a publish run: on an idle embedded
-                // server, no Kafka consumer group forms and polls beside the timed publishes
-                // (a service that only publishes has none).
-                app = app.route("bench.orders", "idle");
-            }
-            let running = app.start_without_cli().await?;
+            // The latency run's consumer is not part of these. Nor is the binary's consumer
+            // part of a publish run: on the idle embedded server, no Kafka consumer group
+            // forms and polls beside the timed publishes (a service that only publishes has
+            // none).
+            let idle: &[_] = if mode == "tidings-publish" { &["bench.latency", "bench.orders"] } else { &["bench.latency"] };
+            let running = bench_app(url, idle).start_without_cli().await?;
             let ctx = running.context();
             let r = if mode == "tidings-consume" {
                 RECORDER.finished().await;
@@ -362,7 +360,7 @@ async fn main() -> Result<(), tidings::Error> {
             let extra: Vec<_> = if fetch_wait.is_empty() { Vec::new() } else { vec![("fetch.wait.max.ms", fetch_wait.clone())] };
             let consumer: StreamConsumer = raw_consumer("raw-latency", &topic, &extra)?;
             RECORDER.arm(n);
-            let reader = tokio::spawn(async move {
+            let mut reader = tokio::spawn(async move {
                 let mut stream = consumer.stream();
                 while RECORDER.count() < n {
                     let Some(m) = stream.next().await else { break };
@@ -374,10 +372,7 @@ async fn main() -> Result<(), tidings::Error> {
                             .find(|h| h.key == SENT_HEADER)
                             .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
                     });
-                    match sent {
-                        Some(sent) => RECORDER.record(sent),
-                        None => WARM.store(true, Ordering::Release),
-                    }
+                    record_sent(&RECORDER, sent);
                 }
                 Ok::<_, tidings::Error>(())
             });
@@ -396,7 +391,7 @@ async fn main() -> Result<(), tidings::Error> {
                 }
             })
             .await?;
-            all_recorded(&RECORDER, n, Duration::from_secs(60)).await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(60), Some(&mut reader)).await?;
             reader.abort();
             Report { latencies: RECORDER.sorted(), ..report("latency", "rdkafka linger.ms=1", start.elapsed().as_secs_f64()) }
         }
@@ -404,31 +399,18 @@ async fn main() -> Result<(), tidings::Error> {
             let prefix = text_arg("--prefix");
             let rate: u32 = arg("--rate", 1_000);
             // `--fetch-wait-ms`: the URL's `fetch_wait_ms` (librdkafka's default, 500, without it).
-            let fetch_wait = match text_arg("--fetch-wait-ms") {
-                w if w.is_empty() => w,
-                w => format!("&fetch_wait_ms={w}"),
-            };
+            let fetch_wait = query_arg("--fetch-wait-ms", "fetch_wait_ms");
             // More URL options, to try settings (as `tidings-consume --options`).
-            let options = match text_arg("--options") {
-                o if o.is_empty() => o,
-                o => format!("&{o}"),
-            };
+            let options = query_arg("--options", "");
             let url = format!(
                 "kafka://{BROKERS}?topic_prefix={prefix}&group_prefix={prefix}&session_timeout_ms=6000&auto_offset_reset=earliest{fetch_wait}{options}"
             );
             RECORDER.arm(n);
             // Only the latency consumer on Kafka: the others idle on the embedded broker.
-            let running = App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
-                .ignore_env()
-                .args(Default::default())
-                .server("default", url)
-                .server("idle", "memory://")
-                .route("bench.orders", "idle")
-                .start_without_cli()
-                .await?;
+            let running = bench_app(url, &["bench.orders"]).start_without_cli().await?;
             let ctx = running.context();
             let start = paced_publishes(&ctx, &LATENCY, n, rate).await?;
-            all_recorded(&RECORDER, n, Duration::from_secs(60)).await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(60), None).await?;
             let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
             running.shutdown().await?;
             r

@@ -29,13 +29,12 @@ use std::time::{Duration, Instant};
 
 use tidings::sqs::aws_sdk_sqs;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageAttributeValue};
-use std::sync::atomic::Ordering;
 use futures::StreamExt;
 use order_events::OrderCreated;
 use tidings::prelude::*;
-use tidings::PackageInfo;
 use tidings_benches::{
-    all_recorded, arg, bench_order, paced, paced_publishes, publish_confirmed, record_stamped, Recorder, Report, SENT_HEADER, WARM,
+    all_recorded, arg, bench_app, bench_order, paced, paced_publishes, publish_confirmed, record_sent, record_stamped, Recorder,
+    Report, SENT_HEADER,
 };
 
 const ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -67,16 +66,6 @@ async fn consume_latency(order: OrderCreated, ctx: Context) {
 #[tidings::producer(channel = "bench.latency")]
 static LATENCY: Producer<OrderCreated>;
 
-/// The app of the tidings modes on `url`, with the consumer a mode does not measure
-/// (`idle`) on the embedded broker, so it does not poll moto beside the measured one.
-fn bench_app(url: String, idle: &'static str) -> App {
-    App::new(PackageInfo { name: "bench", version: "0.0.0", description: "" })
-        .ignore_env()
-        .args(Default::default())
-        .server("default", url)
-        .server("idle", "memory://")
-        .route(idle, "idle")
-}
 
 fn text_arg(name: &str) -> String {
     arg(name, String::new())
@@ -177,7 +166,7 @@ async fn main() -> Result<(), tidings::Error> {
             if mode == "tidings-consume" {
                 RECORDER.arm(n);
             }
-            let running = bench_app(url, "bench.latency").start_without_cli().await?;
+            let running = bench_app(url, &["bench.latency"]).start_without_cli().await?;
             let ctx = running.context();
             let r = if mode == "tidings-consume" {
                 RECORDER.finished().await;
@@ -204,7 +193,7 @@ async fn main() -> Result<(), tidings::Error> {
             let client = raw_client().await?;
             let url = queue_url(&client, &text_arg("--queue")).await?;
             RECORDER.arm(n);
-            let reader = {
+            let mut reader = {
                 let (client, url) = (client.clone(), url.clone());
                 tokio::spawn(async move {
                     while RECORDER.count() < n {
@@ -225,10 +214,7 @@ async fn main() -> Result<(), tidings::Error> {
                                 .message_attributes()
                                 .and_then(|a| a.get(SENT_HEADER))
                                 .and_then(|v| v.string_value()?.parse::<u64>().ok());
-                            match sent {
-                                Some(sent) => RECORDER.record(sent),
-                                None => WARM.store(true, Ordering::Release),
-                            }
+                            record_sent(&RECORDER, sent);
                             let handle = m.receipt_handle().unwrap_or_default();
                             deletes.push(
                                 DeleteMessageBatchRequestEntry::builder()
@@ -270,7 +256,7 @@ async fn main() -> Result<(), tidings::Error> {
                 }
             })
             .await?;
-            all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(120), Some(&mut reader)).await?;
             reader.abort();
             let name = if with_headers { "aws-sdk-sqs + headers" } else { "aws-sdk-sqs" };
             Report { latencies: RECORDER.sorted(), ..report("latency", name, start.elapsed().as_secs_f64()) }
@@ -280,10 +266,10 @@ async fn main() -> Result<(), tidings::Error> {
             let prefix = text_arg("--prefix");
             let url = format!("sqs://us-east-1?endpoint={ENDPOINT}&create=true&queue_prefix={prefix}&wait_time_s=1");
             RECORDER.arm(n);
-            let running = bench_app(url, "bench.orders").start_without_cli().await?;
+            let running = bench_app(url, &["bench.orders"]).start_without_cli().await?;
             let ctx = running.context();
             let start = paced_publishes(&ctx, &LATENCY, n, rate).await?;
-            all_recorded(&RECORDER, n, Duration::from_secs(120)).await?;
+            all_recorded(&RECORDER, n, Duration::from_secs(120), None).await?;
             let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
             running.shutdown().await?;
             r
