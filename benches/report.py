@@ -121,8 +121,16 @@ if tool:
 build = lines("build.jsonl")
 if build:
     print("### Build cost (dev profile, 50 handlers)\n")
-    print("| service | source lines | clean build of the crate (s) | incremental, one handler changed (s) | load |")
-    print("|---|---:|---:|---:|---|")
-    for r in build:
-        print(f"| {r['name']} | {r['source_lines']:,} | {r['clean_s']:.1f} | {r['incremental_s']:.1f} | {r['load']} |")
+    if "incremental_shifting_s" in build[0]:
+        # Two kinds of edit of one handler's body: in place (no span moves) and shifting
+        # (every span after it moves), each the same in both variants.
+        print("| service | source lines | clean build of the crate (s) | one handler edited in place (s) | edited, later spans shifted (s) | load |")
+        print("|---|---:|---:|---:|---:|---|")
+        for r in build:
+            print(f"| {r['name']} | {r['source_lines']:,} | {r['clean_s']:.2f} | {r['incremental_in_place_s']:.2f} | {r['incremental_shifting_s']:.2f} | {r['load']} |")
+    else:
+        print("| service | source lines | clean build of the crate (s) | incremental, one handler changed (s) | load |")
+        print("|---|---:|---:|---:|---|")
+        for r in build:
+            print(f"| {r['name']} | {r['source_lines']:,} | {r['clean_s']:.1f} | {r['incremental_s']:.1f} | {r['load']} |")
     print()
