@@ -33,7 +33,9 @@
 //!   it) and consumes them; the handler records now minus the stamp. Before the timed
 //!   messages, unstamped warm-ups go out every 50 ms until the consumer has one: the
 //!   group's join is not latency. The raw client is a `FutureProducer` at tidings'
-//!   linger (1 ms) and a `StreamConsumer` reading the stamp from its headers.
+//!   linger (1 ms) and a `StreamConsumer` reading the stamp from its headers;
+//!   `raw-latency --handoff` consumes in tidings' shape instead, as `raw-consume-handoff`;
+//!   `tidings-latency --raw-producer` publishes with the raw client's sends instead.
 //!   `--fetch-wait-ms MS` sets the consumer's `fetch.wait.max.ms` (tidings' URL option
 //!   `fetch_wait_ms`): Tansu holds a fetch that finds nothing for that long, so at
 //!   librdkafka's default (500 ms) it, not the client, sets the latency.
@@ -102,6 +104,81 @@ fn raw_consumer<C: FromClientConfig + Consumer>(group: &str, topic: &str, extra:
     let consumer: C = config.create().map_err(tidings::Error::msg)?;
     consumer.subscribe(&[topic]).map_err(tidings::Error::msg)?;
     Ok(consumer)
+}
+
+/// A message copied out of librdkafka: its payload and headers.
+type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
+/// The raw client in tidings' shape: a thread polls `consumer` (one waiting poll, then
+/// what librdkafka already holds, up to 256), copies each message's payload and headers
+/// out and hands the round to the returned channel. A poll error ends it, sent after the
+/// round it cut short, as the raw `StreamConsumer` benches end on one: not retried in a
+/// loop that would spin.
+fn poll_thread(consumer: BaseConsumer) -> tokio::sync::mpsc::Receiver<Result<Vec<Copied>, KafkaError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        let mut timeout = Duration::from_millis(100);
+        loop {
+            let mut round = Vec::with_capacity(256);
+            let mut error = None;
+            while round.len() < 256 {
+                match consumer.poll(timeout) {
+                    Some(Ok(m)) => {
+                        let headers = m.headers().map_or_else(Vec::new, |h| {
+                            h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect()
+                        });
+                        round.push((m.payload().unwrap_or_default().to_vec(), headers));
+                    }
+                    Some(Err(e)) => {
+                        error = Some(e);
+                        break;
+                    }
+                    None => break,
+                }
+                timeout = Duration::ZERO;
+            }
+            timeout = Duration::from_millis(100);
+            if !round.is_empty() && tx.blocking_send(Ok(round)).is_err() {
+                return;
+            }
+            if let Some(e) = error {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The latency runs' raw producer: a `FutureProducer` at tidings' linger (1 ms).
+fn latency_producer() -> Result<FutureProducer, tidings::Error> {
+    ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "1")
+        .create()
+        .map_err(tidings::Error::msg)
+}
+
+/// [`paced`] raw sends of the bench order to `topic`, each JSON-encoded and stamped in a
+/// [`SENT_HEADER`] header (the warm-ups without), its confirmation awaited in its task.
+async fn raw_paced_sends(producer: &FutureProducer, topic: &str, n: usize, rate: u32) -> Result<Instant, tidings::Error> {
+    let order = std::sync::Arc::new(bench_order(1));
+    paced(n, rate, |stamp| {
+        let (producer, topic, order) = (producer.clone(), topic.to_owned(), order.clone());
+        async move {
+            let payload = serde_json::to_vec(&*order).expect("an order encodes");
+            let stamp = stamp.map(|s| s.to_string());
+            let mut record = FutureRecord::<(), _>::to(&topic).payload(&payload);
+            if let Some(stamp) = &stamp {
+                record = record.headers(OwnedHeaders::new().insert(Header { key: SENT_HEADER, value: Some(stamp.as_str()) }));
+            }
+            if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
+                eprintln!("send failed: {e}");
+            }
+        }
+    })
+    .await
 }
 
 fn text_arg(name: &str) -> String {
@@ -247,41 +324,7 @@ async fn main() -> Result<(), tidings::Error> {
             // does. No framework: what the hop between two threads costs by itself.
             let topic = text_arg("--topic");
             let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic, &[])?;
-            type Copied = (Vec<u8>, Vec<(String, Vec<u8>)>);
-            // A poll error ends the run (sent after the round it cut short), as the raw
-            // `StreamConsumer` bench ends on one: not retried in a loop that would spin.
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Copied>, KafkaError>>(64);
-            std::thread::spawn(move || {
-                let mut timeout = Duration::from_millis(100);
-                loop {
-                    let mut round = Vec::with_capacity(256);
-                    let mut error = None;
-                    while round.len() < 256 {
-                        match consumer.poll(timeout) {
-                            Some(Ok(m)) => {
-                                let headers = m.headers().map_or_else(Vec::new, |h| {
-                                    h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect()
-                                });
-                                round.push((m.payload().unwrap_or_default().to_vec(), headers));
-                            }
-                            Some(Err(e)) => {
-                                error = Some(e);
-                                break;
-                            }
-                            None => break,
-                        }
-                        timeout = Duration::ZERO;
-                    }
-                    timeout = Duration::from_millis(100);
-                    if !round.is_empty() && tx.blocking_send(Ok(round)).is_err() {
-                        return;
-                    }
-                    if let Some(e) = error {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            });
+            let mut rx = poll_thread(consumer);
             let mut start = None;
             let mut seen = 0;
             while seen < n {
@@ -342,15 +385,9 @@ async fn main() -> Result<(), tidings::Error> {
         "raw-latency" => {
             let topic = text_arg("--topic");
             let rate: u32 = arg("--rate", 1_000);
-            let producer: FutureProducer = ClientConfig::new()
-                .set("bootstrap.servers", BROKERS)
-                .set("enable.idempotence", "true")
-                .set("linger.ms", "1")
-                .create()
-                .map_err(tidings::Error::msg)?;
+            let producer = latency_producer()?;
             // The first send makes the topic, so the consumer finds it when it subscribes.
-            let order = std::sync::Arc::new(bench_order(1));
-            let first = serde_json::to_vec(&*order).map_err(tidings::Error::msg)?;
+            let first = serde_json::to_vec(&bench_order(1)).map_err(tidings::Error::msg)?;
             producer
                 .send(FutureRecord::<(), _>::to(&topic).payload(&first), Duration::from_secs(30))
                 .await
@@ -358,42 +395,51 @@ async fn main() -> Result<(), tidings::Error> {
             // `--fetch-wait-ms`: librdkafka's `fetch.wait.max.ms` (its default is 500).
             let fetch_wait = text_arg("--fetch-wait-ms");
             let extra: Vec<_> = if fetch_wait.is_empty() { Vec::new() } else { vec![("fetch.wait.max.ms", fetch_wait.clone())] };
-            let consumer: StreamConsumer = raw_consumer("raw-latency", &topic, &extra)?;
+            // `--handoff`: the consumer in tidings' shape (`poll_thread`); the hop from a
+            // polling thread to a task is what this variant adds.
+            let handoff = std::env::args().any(|a| a == "--handoff");
             RECORDER.arm(n);
-            let mut reader = tokio::spawn(async move {
-                let mut stream = consumer.stream();
-                while RECORDER.count() < n {
-                    let Some(m) = stream.next().await else { break };
-                    let m = m.map_err(tidings::Error::msg)?;
-                    let order: OrderCreated = serde_json::from_slice(m.payload().unwrap_or_default()).map_err(tidings::Error::msg)?;
-                    black_box(order.items.len());
-                    let sent = m.headers().and_then(|h| {
-                        h.iter()
-                            .find(|h| h.key == SENT_HEADER)
-                            .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
-                    });
-                    record_sent(&RECORDER, sent);
-                }
-                Ok::<_, tidings::Error>(())
-            });
-            let start = paced(n, rate, |stamp| {
-                let (producer, topic, order) = (producer.clone(), topic.clone(), order.clone());
-                async move {
-                    let payload = serde_json::to_vec(&*order).expect("an order encodes");
-                    let stamp = stamp.map(|s| s.to_string());
-                    let mut record = FutureRecord::<(), _>::to(&topic).payload(&payload);
-                    if let Some(stamp) = &stamp {
-                        record = record.headers(OwnedHeaders::new().insert(Header { key: SENT_HEADER, value: Some(stamp.as_str()) }));
+            let mut reader = if handoff {
+                let mut rx = poll_thread(raw_consumer("raw-latency-handoff", &topic, &extra)?);
+                tokio::spawn(async move {
+                    while RECORDER.count() < n {
+                        let Some(round) = rx.recv().await else { break };
+                        for (payload, headers) in round.map_err(tidings::Error::msg)? {
+                            let order: OrderCreated = serde_json::from_slice(&payload).map_err(tidings::Error::msg)?;
+                            black_box(order.items.len());
+                            let sent = headers
+                                .iter()
+                                .find(|(name, _)| name == SENT_HEADER)
+                                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+                            record_sent(&RECORDER, sent);
+                        }
                     }
-                    if let Err((e, _)) = producer.send(record, Duration::from_secs(30)).await {
-                        eprintln!("send failed: {e}");
+                    Ok::<_, tidings::Error>(())
+                })
+            } else {
+                let consumer: StreamConsumer = raw_consumer("raw-latency", &topic, &extra)?;
+                tokio::spawn(async move {
+                    let mut stream = consumer.stream();
+                    while RECORDER.count() < n {
+                        let Some(m) = stream.next().await else { break };
+                        let m = m.map_err(tidings::Error::msg)?;
+                        let order: OrderCreated = serde_json::from_slice(m.payload().unwrap_or_default()).map_err(tidings::Error::msg)?;
+                        black_box(order.items.len());
+                        let sent = m.headers().and_then(|h| {
+                            h.iter()
+                                .find(|h| h.key == SENT_HEADER)
+                                .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
+                        });
+                        record_sent(&RECORDER, sent);
                     }
-                }
-            })
-            .await?;
+                    Ok::<_, tidings::Error>(())
+                })
+            };
+            let start = raw_paced_sends(&producer, &topic, n, rate).await?;
             all_recorded(&RECORDER, n, Duration::from_secs(60), Some(&mut reader)).await?;
             reader.abort();
-            Report { latencies: RECORDER.sorted(), ..report("latency", "rdkafka linger.ms=1", start.elapsed().as_secs_f64()) }
+            let name = if handoff { "rdkafka linger.ms=1, handed to a task" } else { "rdkafka linger.ms=1" };
+            Report { latencies: RECORDER.sorted(), ..report("latency", name, start.elapsed().as_secs_f64()) }
         }
         "tidings-latency" => {
             let prefix = text_arg("--prefix");
@@ -409,9 +455,18 @@ async fn main() -> Result<(), tidings::Error> {
             // Only the latency consumer on Kafka: the others idle on the embedded broker.
             let running = bench_app(url, &["bench.orders"]).start_without_cli().await?;
             let ctx = running.context();
-            let start = paced_publishes(&ctx, &LATENCY, n, rate).await?;
+            // `--raw-producer`: the raw client's sends (`raw-latency`'s) into tidings'
+            // consumer, to tell the publishing side's share of the latency from the
+            // consuming side's.
+            let raw_producer = std::env::args().any(|a| a == "--raw-producer");
+            let start = if raw_producer {
+                raw_paced_sends(&latency_producer()?, &format!("{prefix}bench.latency"), n, rate).await?
+            } else {
+                paced_publishes(&ctx, &LATENCY, n, rate).await?
+            };
             all_recorded(&RECORDER, n, Duration::from_secs(60), None).await?;
-            let r = Report { latencies: RECORDER.sorted(), ..report("latency", "tidings", start.elapsed().as_secs_f64()) };
+            let name = if raw_producer { "tidings, rdkafka's sends" } else { "tidings" };
+            let r = Report { latencies: RECORDER.sorted(), ..report("latency", name, start.elapsed().as_secs_f64()) };
             running.shutdown().await?;
             r
         }
