@@ -111,11 +111,27 @@ if rss:
 tool = lines("tooling.jsonl")
 if tool:
     print("### Tooling\n")
-    print("| command | channels | median wall (ms) | median peak RSS (MB) |")
-    print("|---|---:|---:|---:|")
+    # Rows `validate-N`, `diff-N`, and the official tools' `official-validate-N`,
+    # `official-diff-N` on the same documents where tooling.sh ran them.
+    by = {r["name"]: r for r in tool}
+    official = any(k.startswith("official-") for k in by)
+    if official:
+        print("| command | channels | tidings (ms) | tidings (MB) | official tool (ms) | official tool (MB) | official / tidings, time |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+    else:
+        print("| command | channels | median wall (ms) | median peak RSS (MB) |")
+        print("|---|---:|---:|---:|")
     for r in tool:
         cmd, n = r["name"].rsplit("-", 1)
-        print(f"| tidings {cmd} | {int(n):,} | {r['median_ms']:,.1f} | {r['median_rss_kb'] / 1024:.1f} |")
+        if cmd.startswith("official-"):
+            continue
+        row = f"| tidings {cmd} | {int(n):,} | {r['median_ms']:,.1f} | {r['median_rss_kb'] / 1024:.1f} |"
+        o = by.get(f"official-{cmd}-{n}")
+        if o:
+            row += f" {o['median_ms']:,.1f} | {o['median_rss_kb'] / 1024:.1f} | {o['median_ms'] / r['median_ms']:.1f}x |"
+        elif official:
+            row += " - | - | - |"
+        print(row)
     print()
 
 build = lines("build.jsonl")

@@ -9,7 +9,7 @@
 #   bash benches/run.sh kafka-latency # Kafka end-to-end latency at a steady rate, vs raw rdkafka and FastStream
 #   bash benches/run.sh sqs       # SQS (moto on 127.0.0.1:4566): tidings vs raw aws-sdk-sqs
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
-#   bash benches/run.sh tooling   # tidings validate/diff on generated documents of three sizes
+#   bash benches/run.sh tooling   # tidings validate/diff on documents of three sizes, vs @asyncapi/parser and @asyncapi/diff
 #   bash benches/run.sh instr     # callgrind: instructions and allocations per message (load-independent)
 #   bash benches/run.sh chart     # docs/benchmarks-throughput.svg from the results
 #   bash benches/run.sh all
