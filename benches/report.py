@@ -80,6 +80,25 @@ if latency:
         print(f"| {wait} ms | {impl} | {len(rs)} | {p50 / 1000:,.2f} ms | {p99 / 1000:,.2f} ms | {med([r['max_rss_kb'] for r in rs]) / 1024:.1f} |")
     print()
 
+publish = lines("kafka-publish.jsonl")
+if publish:
+    # One row per in-flight count: each client's median, and tidings against the raw
+    # producer that sets the same headers and against FastStream.
+    g = defaultdict(list)
+    for r in publish:
+        name = r["impl"].split(" in flight ")[0]
+        g[(r["in_flight"], name)].append(r["msgs_per_s"])
+    names = sorted({name for _, name in g})
+    print("### Kafka (Tansu), confirmed publish by publishes in flight (msgs/s, median)\n")
+    print("| in flight | " + " | ".join(names) + " |")
+    print("|---:|" + "---:|" * len(names))
+    for fl in sorted({fl for fl, _ in g}):
+        print(f"| {fl:,} | " + " | ".join(f"{med(g[(fl, n)]):,.0f}" if g.get((fl, n)) else "-" for n in names) + " |")
+    best = {n: max(med(v) for (fl, m), v in g.items() if m == n) for n in names}
+    if "tidings" in best and "faststream" in best:
+        print(f"\nEach at its best: tidings {best['tidings']:,.0f}, FastStream {best['faststream']:,.0f} ({best['tidings'] / best['faststream']:.1f}x).")
+    print()
+
 instr = lines("instr.jsonl")
 if instr:
     print("### Instructions and allocations per message (callgrind, DHAT)\n")

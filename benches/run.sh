@@ -7,6 +7,7 @@
 #   bash benches/run.sh kafka     # Kafka (Tansu on 127.0.0.1:9092): tidings vs raw rdkafka vs FastStream
 #   bash benches/run.sh kafka-cpu # Kafka consume: instructions (callgrind) and CPU time a message, vs raw rdkafka
 #   bash benches/run.sh kafka-latency # Kafka end-to-end latency at a steady rate, vs raw rdkafka and FastStream
+#   bash benches/run.sh kafka-publish # Kafka confirmed publish at 64 to 4,096 in flight, vs raw rdkafka and FastStream
 #   bash benches/run.sh sqs       # SQS (moto on 127.0.0.1:4566): tidings vs raw aws-sdk-sqs
 #   bash benches/run.sh build     # compile time of a 50-handler service, with and without the macros
 #   bash benches/run.sh tooling   # tidings validate/diff on documents of three sizes, vs @asyncapi/parser and @asyncapi/diff
@@ -179,11 +180,12 @@ case "${1:-all}" in
   kafka) kafka ;;
   kafka-cpu) bash "$HERE/kafka-cpu.sh" ;;
   kafka-latency) bash "$HERE/kafka-latency.sh" ;;
+  kafka-publish) bash "$HERE/kafka-publish.sh" ;;
   sqs) sqs ;;
   build) build ;;
   tooling) tooling ;;
   chart) chart ;;
   instr) instr ;;
-  all) spec; memory; instr; rss; kafka; bash "$HERE/kafka-cpu.sh"; bash "$HERE/kafka-latency.sh"; sqs; build; tooling; chart ;;
-  *) echo "usage: $0 [spec|memory|instr|rss|kafka|kafka-cpu|kafka-latency|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
+  all) spec; memory; instr; rss; kafka; bash "$HERE/kafka-cpu.sh"; bash "$HERE/kafka-latency.sh"; bash "$HERE/kafka-publish.sh"; sqs; build; tooling; chart ;;
+  *) echo "usage: $0 [spec|memory|instr|rss|kafka|kafka-cpu|kafka-latency|kafka-publish|sqs|build|tooling|chart|all]" >&2; exit 2 ;;
 esac

@@ -97,7 +97,8 @@ async def main():
         latencies = sorted(state["latencies"])
     else:
         t0 = time.perf_counter()
-        sem = asyncio.Semaphore(256)
+        # --in-flight: publishes awaiting confirmation at once (256 by default, as the others).
+        sem = asyncio.Semaphore(int(arg("--in-flight", "256")))
 
         async def one():
             async with sem:

@@ -1,7 +1,8 @@
 //! Kafka (Tansu on 127.0.0.1:9092), tidings beside the raw rdkafka client, same topic,
 //! same messages, same run (`benches/kafka.sh` drives it):
 //!
-//! - `raw-publish --topic T [--keys] [--linger-ms MS] [--encode]`: rdkafka
+//! - `raw-publish --topic T [--keys] [--linger-ms MS] [--encode] [--config k=v,..]
+//!   [--in-flight N]`: rdkafka
 //!   `FutureProducer`, N sends with delivery confirmation, 256 in flight; fills the topic
 //!   the consumers read. Without a key by default, as tidings' and FastStream's publishes
 //!   (the partitioner then fills one partition's batch at a time); `--keys` keys each
@@ -25,7 +26,8 @@
 //!   `topic_prefix`, so the consumer's `bench.orders` is the topic the raw producer
 //!   filled; its consumer group is `G` + `bench`, `G` defaulting to `P`).
 //! - `tidings-publish --prefix P`: N `Producer::publish`es (each returns once the broker
-//!   confirmed it), 256 in flight.
+//!   confirmed it), 256 in flight (`--in-flight N`; `--options linger_ms=0` and other URL
+//!   options to try settings).
 //! - `raw-latency --topic T` and `tidings-latency --prefix P` (`--rate R`, default 1,000 a
 //!   second): end-to-end latency at a steady rate, not under a flood. One process
 //!   publishes N orders R a second (each JSON-encoded, stamped with the send time in a
@@ -220,6 +222,13 @@ async fn main() -> Result<(), tidings::Error> {
             if !linger.is_empty() {
                 config.set("linger.ms", &linger);
             }
+            // `--config k=v,k=v`: more librdkafka settings, to try them (named in the output).
+            let extra = text_arg("--config");
+            for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
+                let (k, v) = kv.split_once('=').ok_or_else(|| tidings::Error::msg(format!("--config takes key=value, not `{kv}`")))?;
+                config.set(k, v);
+            }
+            let in_flight: usize = arg("--in-flight", IN_FLIGHT);
             let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
             let keyed = std::env::args().any(|a| a == "--keys");
             let encode = std::env::args().any(|a| a == "--encode");
@@ -233,7 +242,7 @@ async fn main() -> Result<(), tidings::Error> {
             }
             let start = Instant::now();
             futures::stream::iter(0..n)
-                .for_each_concurrent(IN_FLIGHT, |i| {
+                .for_each_concurrent(in_flight, |i| {
                     let (producer, topic, body, order) = (&producer, &topic, &body, &order);
                     async move {
                         // Formatted only when keyed: the unkeyed run's loop is only sends.
@@ -273,6 +282,12 @@ async fn main() -> Result<(), tidings::Error> {
             }
             if with_headers {
                 name.push_str(" + headers");
+            }
+            if !extra.is_empty() {
+                name.push_str(&format!(" {extra}"));
+            }
+            if in_flight != IN_FLIGHT {
+                name.push_str(&format!(" in flight {in_flight}"));
             }
             let name: &'static str = Box::leak(name.into_boxed_str());
             report("publish", name, start.elapsed().as_secs_f64())
@@ -373,7 +388,7 @@ async fn main() -> Result<(), tidings::Error> {
                     eprintln!("warm-up publish failed: {e}");
                 }
                 let start = Instant::now();
-                let failed = publish_confirmed(&ctx, &PUBLISHED, &order, n, IN_FLIGHT).await;
+                let failed = publish_confirmed(&ctx, &PUBLISHED, &order, n, arg("--in-flight", IN_FLIGHT)).await;
                 if failed > 0 {
                     eprintln!("{failed} publishes failed");
                 }
