@@ -19,7 +19,9 @@ for path in sorted(glob.glob(os.path.join(res, "memory*.jsonl")) + glob.glob(os.
         if not line.startswith("{"):
             continue
         r = json.loads(line)
-        if "msgs_per_s" not in r or r.get("mode") == "ahead":
+        # Throughput only: not the run-ahead memory runs, the paced latency runs (their
+        # rate is the pacer's), nor the in-flight sweep (kafka-publish.jsonl, a table).
+        if "msgs_per_s" not in r or r.get("mode") in ("ahead", "latency") or "in_flight" in r:
             continue
         if before and r["impl"] != "tidings":
             continue
