@@ -16,22 +16,17 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
-OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
 RUNS="${RUNS:-3}"; LAT_N="${LAT_N:-5000}"; RATE="${RATE:-1000}"; FETCH_WAITS="${FETCH_WAITS:-default 10 1}"
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 read -ra progs <<<"${LAT_PROGS:-raw raw-handoff tidings faststream}"
-TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
-PY="$TOOLS/bench-venv/bin/python"
 # A fresh Tansu, as kafka.sh (KAFKA_RESTART=0 keeps the running one): its memory storage
 # keeps every message of earlier runs, and its latency grows with that.
 if [[ ${KAFKA_RESTART:-1} == 1 ]]; then bash "$ROOT/scripts/brokers/stop.sh" kafka; fi
 timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9092' 2>/dev/null || bash "$ROOT/scripts/brokers/start.sh"
-(cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
-bash "$HERE/peers/install.sh"
-K="$CARGO_TARGET_DIR/release/kafka"
 f="$OUT/kafka-latency.jsonl"; : >"$f"
 # Appends the fetch wait to the program's JSON line.
-tag() { sed "s/}\$/,\"fetch_wait_ms\":$1}/" | tee -a "$f"; }
+tag() { tag_line fetch_wait_ms "$1"; }
 # A program that fails (one that cannot keep up ends after a minute) is reported, and the
 # run goes on.
 failed() { echo "[bench] $1 failed at fetch wait $2 ms (round $r)" >&2; }

@@ -12,16 +12,11 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
-OUT="${BENCH_OUT:-$HERE/results}"; mkdir -p "$OUT"
 RUNS="${RUNS:-3}"; N="${N:-100000}"; FS_N="${FS_N:-20000}"; IN_FLIGHTS="${IN_FLIGHTS:-64 256 1024 4096}"
-TOOLS="${TIDINGS_TOOLS:-$HOME/.cache/tidings-tools}"
-PY="$TOOLS/bench-venv/bin/python"
-(cd "$ROOT" && cargo build --release --quiet -p tidings-benches --features kafka --bin kafka)
-bash "$HERE/peers/install.sh"
-K="$CARGO_TARGET_DIR/release/kafka"
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 f="$OUT/kafka-publish.jsonl"; : >"$f"
-tag() { sed "s/}\$/,\"in_flight\":$1}/" | tee -a "$f"; }
+tag() { tag_line in_flight "$1"; }
 failed() { echo "[bench] $1 failed at $2 in flight (round $r)" >&2; }
 echo "[bench] load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
 progs=(raw raw-eh tidings faststream)
