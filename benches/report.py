@@ -82,8 +82,8 @@ if latency:
 
 publish = lines("kafka-publish.jsonl")
 if publish:
-    # One row per in-flight count: each client's median, and tidings against the raw
-    # producer that sets the same headers and against FastStream.
+    # One row per in-flight count, each client's median; then tidings and FastStream
+    # each at its best count.
     g = defaultdict(list)
     for r in publish:
         name = r["impl"].split(" in flight ")[0]

@@ -1,8 +1,7 @@
 //! Kafka (Tansu on 127.0.0.1:9092), tidings beside the raw rdkafka client, same topic,
 //! same messages, same run (`benches/kafka.sh` drives it):
 //!
-//! - `raw-publish --topic T [--keys] [--linger-ms MS] [--encode] [--config k=v,..]
-//!   [--in-flight N]`: rdkafka
+//! - `raw-publish --topic T [--keys] [--linger-ms MS] [--encode] [--in-flight N]`: rdkafka
 //!   `FutureProducer`, N sends with delivery confirmation, 256 in flight; fills the topic
 //!   the consumers read. Without a key by default, as tidings' and FastStream's publishes
 //!   (the partitioner then fills one partition's batch at a time); `--keys` keys each
@@ -222,12 +221,6 @@ async fn main() -> Result<(), tidings::Error> {
             if !linger.is_empty() {
                 config.set("linger.ms", &linger);
             }
-            // `--config k=v,k=v`: more librdkafka settings, to try them (named in the output).
-            let extra = text_arg("--config");
-            for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
-                let (k, v) = kv.split_once('=').ok_or_else(|| tidings::Error::msg(format!("--config takes key=value, not `{kv}`")))?;
-                config.set(k, v);
-            }
             let in_flight: usize = arg("--in-flight", IN_FLIGHT);
             let producer: FutureProducer = config.create().map_err(tidings::Error::msg)?;
             let keyed = std::env::args().any(|a| a == "--keys");
@@ -283,9 +276,6 @@ async fn main() -> Result<(), tidings::Error> {
             if with_headers {
                 name.push_str(" + headers");
             }
-            if !extra.is_empty() {
-                name.push_str(&format!(" {extra}"));
-            }
             if in_flight != IN_FLIGHT {
                 name.push_str(&format!(" in flight {in_flight}"));
             }
@@ -333,9 +323,7 @@ async fn main() -> Result<(), tidings::Error> {
             report("consume", name, start.map_or(0.0, |s| s.elapsed().as_secs_f64()))
         }
         "raw-consume-handoff" => {
-            // The raw client in tidings' shape: a thread polls librdkafka (one waiting poll,
-            // then what it already holds, up to 256), copies each message's payload and
-            // headers out and hands the round to a task, which decodes as tidings' codec
+            // The raw client in tidings' shape (`poll_thread`), decoding as tidings' codec
             // does. No framework: what the hop between two threads costs by itself.
             let topic = text_arg("--topic");
             let consumer: BaseConsumer = raw_consumer("raw-handoff", &topic, &[])?;

@@ -143,10 +143,7 @@ impl Source {
         if let Some(index) = self.index.get() {
             return &index.duplicates;
         }
-        self.duplicates.get_or_init(|| match self.syntax {
-            Syntax::Json => PositionIndex::scan_json(&self.text, false).duplicates,
-            Syntax::Yaml => PositionIndex::scan(&self.text, false).duplicates,
-        })
+        self.duplicates.get_or_init(|| PositionIndex::scan_for(&self.text, self.syntax, false).duplicates)
     }
 
     /// The position of `pointer`, or of its nearest ancestor that has one.
@@ -354,9 +351,14 @@ impl PositionIndex {
     /// tokens of an open flow collection (about 27 bytes of them per byte of a JSON
     /// document), and the scan was a quarter of `tidings diff`'s time on one.
     pub fn build_for(text: &str, syntax: Syntax) -> PositionIndex {
+        PositionIndex::scan_for(text, syntax, true)
+    }
+
+    /// The scan of `syntax`, with or without every node's position.
+    fn scan_for(text: &str, syntax: Syntax, positions_wanted: bool) -> PositionIndex {
         match syntax {
-            Syntax::Json => PositionIndex::scan_json(text, true),
-            Syntax::Yaml => PositionIndex::scan(text, true),
+            Syntax::Json => PositionIndex::scan_json(text, positions_wanted),
+            Syntax::Yaml => PositionIndex::scan(text, positions_wanted),
         }
     }
 
@@ -406,12 +408,17 @@ impl PositionIndex {
                     }
                     stack.push(Frame { pointer, map: b == b'{', next: 0, pending_key: None, keys: HashMap::new() });
                     c.bump();
+                    continue;
                 }
                 b'}' | b']' => {
                     stack.pop();
                     c.bump();
+                    continue;
                 }
-                b',' | b':' => c.bump(),
+                b',' | b':' => {
+                    c.bump();
+                    continue;
+                }
                 b'"' => {
                     let Some(raw) = c.string() else { break };
                     if let Some(f) = stack.last_mut().filter(|f| f.map && f.pending_key.is_none()) {
@@ -434,22 +441,15 @@ impl PositionIndex {
                         f.pending_key = Some(key);
                         continue;
                     }
-                    if let Some(p) = child(&mut stack, positions_wanted) {
-                        if positions_wanted {
-                            positions.entry(p).or_insert(here);
-                        }
-                    }
                 }
-                _ => {
-                    // A number, `true`, `false` or `null`.
-                    if !c.literal() {
-                        break;
-                    }
-                    if let Some(p) = child(&mut stack, positions_wanted) {
-                        if positions_wanted {
-                            positions.entry(p).or_insert(here);
-                        }
-                    }
+                // A number, `true`, `false` or `null`.
+                _ if c.literal() => {}
+                _ => break,
+            }
+            // A scalar value (a key went on above): placed in its parent.
+            if let Some(p) = child(&mut stack, positions_wanted) {
+                if positions_wanted {
+                    positions.entry(p).or_insert(here);
                 }
             }
         }
